@@ -76,16 +76,18 @@ class S3RecModel {
   // (a test hook that exercises the encoder's backward in either direction).
   void encode_all_backward_probe(const PackedSeqs& seqs, bool causal, const float* probe);
 
-  // Parameter ids, for the optimizer and checkpoint code.
-  int item_embeddings_id() const { return item_emb_; }
-  int attribute_embeddings_id() const { return attr_emb_; }
-
+  // Parameter ids into params(). query/key/value weights (and biases) are
+  // registered back to back, so qkv_w addresses one [3d x d] block.
   struct Linear { int w = -1, b = -1, in = 0, out = 0; };
   struct Norm { int g = -1, b = -1; };
   struct Layer { int qkv_w = -1, qkv_b = -1; Linear dense; Norm ln1; Linear ff1, ff2; Norm ln2; };
+  int item_embeddings_id() const { return item_emb_; }
+  int attribute_embeddings_id() const { return attr_emb_; }
+  int position_embeddings_id() const { return pos_emb_; }
+  const Norm& embedding_norm() const { return emb_ln_; }
+  const std::vector<Layer>& layers() const { return layers_; }
 
  private:
-  friend struct ModelInternals;
   ModelConfig cfg_;
   ParamStore params_;
   int item_emb_ = -1, attr_emb_ = -1, pos_emb_ = -1;

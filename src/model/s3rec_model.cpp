@@ -1,0 +1,113 @@
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "model/encoder.h"
+#include "model/workspace.h"
+#include "s3rec/model.h"
+#include "s3rec/rng.h"
+
+namespace s3rec {
+
+AttributeTable AttributeTable::from_lists(const std::vector<std::vector<int>>& lists, int item_rows) {
+  AttributeTable t;
+  t.offsets.assign(1, 0);
+  for (int i = 0; i < item_rows; ++i) {
+    if (i < int(lists.size())) {
+      std::vector<int> a = lists[i];
+      std::sort(a.begin(), a.end());
+      a.erase(std::unique(a.begin(), a.end()), a.end());  // multi-hot: each attribute once
+      t.attrs.insert(t.attrs.end(), a.begin(), a.end());
+    }
+    t.offsets.push_back(int(t.attrs.size()));
+  }
+  return t;
+}
+
+S3RecModel::S3RecModel(const ModelConfig& cfg) : cfg_(cfg), ws_(std::make_unique<Workspace>()) {
+  cfg_.validate();
+  const int d = cfg_.hidden_size;
+  auto linear = [&](const std::string& name, int in, int out) {
+    Linear l;
+    l.w = params_.add(name + ".weight", {out, in});
+    l.b = params_.add(name + ".bias", {out});
+    l.in = in;
+    l.out = out;
+    return l;
+  };
+  auto norm = [&](const std::string& name) {
+    Norm n;
+    n.g = params_.add(name + ".weight", {d});
+    n.b = params_.add(name + ".bias", {d});
+    return n;
+  };
+  item_emb_ = params_.add("item_embeddings.weight", {cfg_.item_rows(), d});
+  attr_emb_ = params_.add("attribute_embeddings.weight", {cfg_.attribute_rows(), d});
+  pos_emb_ = params_.add("position_embeddings.weight", {cfg_.max_seq_length, d});
+  for (int l = 0; l < cfg_.n_layers; ++l) {
+    const std::string p = "item_encoder.layer." + std::to_string(l) + ".";
+    Layer L;
+    // query, key, value weights back to back, then their biases back to back: one [3d x d] block.
+    L.qkv_w = params_.add(p + "attention.query.weight", {d, d});
+    params_.add(p + "attention.key.weight", {d, d});
+    params_.add(p + "attention.value.weight", {d, d});
+    L.qkv_b = params_.add(p + "attention.query.bias", {d});
+    params_.add(p + "attention.key.bias", {d});
+    params_.add(p + "attention.value.bias", {d});
+    L.dense = linear(p + "attention.dense", d, d);
+    L.ln1 = norm(p + "attention.LayerNorm");
+    L.ff1 = linear(p + "intermediate.dense_1", d, cfg_.inner_size);
+    L.ff2 = linear(p + "intermediate.dense_2", cfg_.inner_size, d);
+    L.ln2 = norm(p + "intermediate.LayerNorm");
+    layers_.push_back(L);
+  }
+  emb_ln_ = norm("LayerNorm");
+  aap_ = linear("aap_norm", d, d);
+  mip_ = linear("mip_norm", d, d);
+  map_ = linear("map_norm", d, d);
+  sp_ = linear("sp_norm", d, d);
+  params_.allocate();
+  init_weights(0);
+}
+
+S3RecModel::~S3RecModel() = default;
+
+void S3RecModel::init_weights(uint64_t seed) {
+  Rng rng(seed);
+  for (size_t id = 0; id < params_.infos().size(); ++id) {
+    const ParamInfo& p = params_.info(int(id));
+    float* v = params_.value(int(id));
+    const bool is_norm = p.name.find("LayerNorm") != std::string::npos;
+    const bool is_bias = p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
+    if (is_norm && !is_bias) {
+      std::fill(v, v + p.size, 1.0f);
+    } else if (is_bias) {
+      std::fill(v, v + p.size, 0.0f);
+    } else {
+      for (size_t i = 0; i < p.size; ++i) v[i] = float(rng.normal() * cfg_.initializer_range);
+    }
+  }
+}
+
+void S3RecModel::encode_last(const PackedSeqs& seqs, bool causal, float* out) const {
+  Workspace ws;
+  encoder_layout(ws, seqs, 0, causal, cfg_.max_seq_length, cfg_.n_heads);
+  encoder_forward(*this, ws, false, 0);
+  std::copy(ws.out(), ws.out() + size_t(ws.out_rows()) * cfg_.hidden_size, out);
+}
+
+void S3RecModel::encode_all(const PackedSeqs& seqs, bool causal, float* out) const {
+  Workspace ws;
+  encoder_layout(ws, seqs, seqs.num_seqs(), causal, cfg_.max_seq_length, cfg_.n_heads);
+  encoder_forward(*this, ws, false, 0);
+  std::copy(ws.out(), ws.out() + size_t(ws.out_rows()) * cfg_.hidden_size, out);
+}
+
+void S3RecModel::encode_all_backward_probe(const PackedSeqs& seqs, bool causal, const float* probe) {
+  encoder_layout(*ws_, seqs, seqs.num_seqs(), causal, cfg_.max_seq_length, cfg_.n_heads);
+  encoder_forward(*this, *ws_, false, 0);
+  std::vector<float> dout(probe, probe + size_t(ws_->out_rows()) * cfg_.hidden_size);
+  encoder_backward(*this, *ws_, dout.data());
+}
+
+}  // namespace s3rec

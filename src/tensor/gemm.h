@@ -1,0 +1,13 @@
+#pragma once
+// Row-major single-precision matrix products on the BLAS.
+
+namespace s3rec {
+
+// C[m x n] = alpha * op(A) op(B) + beta * C; op(A) is [m x k], op(B) is [k x n].
+void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* A, int lda,
+          const float* B, int ldb, float beta, float* C, int ldc);
+
+// y[n] = alpha * sum over rows of A[m x n] + beta * y  (column sums, A row-major with leading dim lda)
+void col_sums(int m, int n, const float* A, int lda, float alpha, float beta, float* y);
+
+}  // namespace s3rec

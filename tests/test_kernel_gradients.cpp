@@ -1,0 +1,211 @@
+// Finite-difference checks of every kernel's backward pass.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "gradcheck.h"
+#include "tensor/activation.h"
+#include "tensor/attention.h"
+#include "tensor/dropout.h"
+#include "tensor/embedding.h"
+#include "tensor/layer_norm.h"
+#include "tensor/linear.h"
+#include "tensor/rows.h"
+
+using namespace s3rec;
+using namespace s3rec::testing;
+
+TEST(KernelGrad, Linear) {
+  const int n = 7, in = 5, out = 4;
+  auto X = random_vec(n * in, 1), W = random_vec(out * in, 2), b = random_vec(out, 3), R = random_vec(n * out, 4);
+  std::vector<float> Y(n * out);
+  auto loss = [&] {
+    linear_forward(X.data(), n, in, W.data(), b.data(), out, Y.data());
+    return dot(Y, R);
+  };
+  std::vector<float> dX(n * in), dW(out * in, 0.0f), db(out, 0.0f);
+  loss();
+  linear_backward(X.data(), n, in, W.data(), out, R.data(), dX.data(), false, dW.data(), db.data());
+  expect_grad_close("dX", X, dX, loss);
+  expect_grad_close("dW", W, dW, loss);
+  expect_grad_close("db", b, db, loss);
+}
+
+TEST(KernelGrad, LinearAccumulatesWeightGradients) {
+  const int n = 3, in = 2, out = 2;
+  auto X = random_vec(n * in, 5), W = random_vec(out * in, 6), R = random_vec(n * out, 7);
+  std::vector<float> dW1(out * in, 0.0f), db1(out, 0.0f), dX(n * in);
+  linear_backward(X.data(), n, in, W.data(), out, R.data(), dX.data(), false, dW1.data(), db1.data());
+  std::vector<float> dW2 = dW1, db2 = db1;
+  linear_backward(X.data(), n, in, W.data(), out, R.data(), dX.data(), false, dW2.data(), db2.data());
+  for (size_t i = 0; i < dW1.size(); ++i) EXPECT_FLOAT_EQ(dW2[i], 2 * dW1[i]);
+  for (size_t i = 0; i < db1.size(); ++i) EXPECT_FLOAT_EQ(db2[i], 2 * db1[i]);
+}
+
+TEST(KernelGrad, LayerNorm) {
+  const int n = 6, d = 8;
+  auto X = random_vec(n * d, 11, 2.0f), g = random_vec(d, 12), b = random_vec(d, 13), R = random_vec(n * d, 14);
+  std::vector<float> Y(n * d), xhat(n * d), rstd(n);
+  auto loss = [&] {
+    layer_norm_forward(X.data(), n, d, g.data(), b.data(), 1e-12f, Y.data(), xhat.data(), rstd.data());
+    return dot(Y, R);
+  };
+  loss();
+  std::vector<float> dX(n * d), dg(d, 0.0f), db(d, 0.0f);
+  layer_norm_backward(R.data(), xhat.data(), rstd.data(), n, d, g.data(), dX.data(), dg.data(), db.data());
+  expect_grad_close("dX", X, dX, loss, 1e-2f, 6e-3, 6e-4);
+  expect_grad_close("dgamma", g, dg, loss);
+  expect_grad_close("dbeta", b, db, loss);
+}
+
+TEST(KernelGrad, LayerNormMatchesDefinition) {
+  const int d = 4;
+  std::vector<float> X{1, 2, 3, 6}, g{1, 1, 1, 1}, b{0, 0, 0, 0}, Y(d), xh(d), rs(1);
+  layer_norm_forward(X.data(), 1, d, g.data(), b.data(), 1e-12f, Y.data(), xh.data(), rs.data());
+  const double mean = 3.0, var = (4 + 1 + 0 + 9) / 4.0;
+  for (int j = 0; j < d; ++j) EXPECT_NEAR(Y[j], (X[j] - mean) / std::sqrt(var), 1e-6);
+}
+
+class ActivationGrad : public ::testing::TestWithParam<Activation> {};
+
+TEST_P(ActivationGrad, MatchesFiniteDifferences) {
+  const size_t n = 40;
+  auto X = random_vec(n, 21, 1.5f), R = random_vec(n, 22);
+  std::vector<float> Y(n), dX(n);
+  auto loss = [&] {
+    activation_forward(GetParam(), X.data(), Y.data(), n);
+    return dot(Y, R);
+  };
+  loss();
+  activation_backward(GetParam(), X.data(), Y.data(), R.data(), dX.data(), n);
+  // relu's kink: keep inputs away from 0
+  if (GetParam() == Activation::Relu)
+    for (auto& x : X)
+      if (std::fabs(x) < 0.05f) x = 0.5f;
+  loss();
+  activation_backward(GetParam(), X.data(), Y.data(), R.data(), dX.data(), n);
+  expect_grad_close(activation_name(GetParam()), X, dX, loss, 1e-3f);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, ActivationGrad,
+                         ::testing::Values(Activation::Gelu, Activation::Relu, Activation::Swish, Activation::Tanh,
+                                           Activation::Sigmoid));
+
+TEST(KernelGrad, GeluIsErfForm) {
+  const float x = 0.7f;
+  float y;
+  activation_forward(Activation::Gelu, &x, &y, 1);
+  EXPECT_NEAR(y, 0.7 * 0.5 * (1.0 + std::erf(0.7 / std::sqrt(2.0))), 1e-7);
+}
+
+TEST(KernelGrad, DropoutMaskIsDeterministicAndScaled) {
+  const size_t n = 20000;
+  std::vector<float> X(n, 1.0f), X2(n, 1.0f);
+  std::vector<uint8_t> keep(n), keep2(n);
+  dropout_forward(X.data(), n, 0.3f, 42, keep.data());
+  dropout_forward(X2.data(), n, 0.3f, 42, keep2.data());
+  EXPECT_EQ(keep, keep2);
+  const double kept = std::accumulate(keep.begin(), keep.end(), 0.0) / n;
+  EXPECT_NEAR(kept, 0.7, 0.015);
+  for (size_t i = 0; i < n; ++i) EXPECT_FLOAT_EQ(X[i], keep[i] ? 1.0f / 0.7f : 0.0f);
+  std::vector<float> dX(n, 1.0f);
+  dropout_backward(dX.data(), n, 0.3f, keep.data());
+  EXPECT_EQ(dX, X);
+}
+
+TEST(KernelGrad, EmbeddingScattersAndFreezesRowZero) {
+  const int T = 5, d = 3, V = 4, L = 6;
+  std::vector<int> tok{1, 0, 3, 1, 2}, pos{5, 4, 5, 3, 5};
+  auto E = random_vec(V * d, 31), P = random_vec(L * d, 32), R = random_vec(T * d, 33);
+  std::vector<float> X(T * d);
+  auto loss = [&] {
+    embedding_forward(tok.data(), pos.data(), T, d, E.data(), P.data(), X.data());
+    return dot(X, R);
+  };
+  loss();
+  std::vector<float> dE(V * d, 0.0f), dP(L * d, 0.0f);
+  embedding_backward(tok.data(), pos.data(), T, d, R.data(), dE.data(), dP.data());
+  for (int j = 0; j < d; ++j) EXPECT_EQ(dE[j], 0.0f) << "row 0 (padding) must not receive gradient";
+  for (int j = 0; j < d; ++j) EXPECT_FLOAT_EQ(dE[1 * d + j], R[0 * d + j] + R[3 * d + j]);
+  P[0] += 0.0f;
+  expect_grad_close("dP", P, dP, loss);
+}
+
+TEST(KernelGrad, ScatterAddRowsAccumulatesRepeats) {
+  const int d = 5;
+  std::vector<float> X{1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4};
+  std::vector<int> idx{2, 0, 2};
+  std::vector<float> Y(3 * d, 0.0f);
+  scatter_add_rows(X.data(), idx.data(), 3, d, Y.data(), false);
+  for (int j = 0; j < d; ++j) {
+    EXPECT_EQ(Y[0 * d + j], 2.0f);
+    EXPECT_EQ(Y[1 * d + j], 0.0f);
+    EXPECT_EQ(Y[2 * d + j], 5.0f);
+  }
+}
+
+namespace {
+
+// Three sequences (lengths 4, 1, 3); queries either every token or the last token of each.
+struct AttnCase {
+  std::vector<int> koff{0, 4, 5, 8}, qoff, qpos;
+  std::vector<size_t> poff;
+  AttnLayout layout(bool causal, bool last_only, int heads) {
+    qoff.assign(1, 0);
+    qpos.clear();
+    poff.assign(1, 0);
+    for (int b = 0; b < 3; ++b) {
+      const int n = koff[b + 1] - koff[b];
+      for (int i = last_only ? n - 1 : 0; i < n; ++i) qpos.push_back(i);
+      qoff.push_back(int(qpos.size()));
+      poff.push_back(poff.back() + size_t(heads) * (qoff[b + 1] - qoff[b]) * n);
+    }
+    return {3, koff.data(), qoff.data(), qpos.data(), poff.data(), causal};
+  }
+};
+
+void attention_gradcheck(bool causal, bool last_only, float p_drop) {
+  const int d = 8, H = 2, T = 8;
+  AttnCase c;
+  const AttnLayout L = c.layout(causal, last_only, H);
+  const int Tq = c.qoff.back();
+  auto Q = random_vec(Tq * d, 41), KV = random_vec(T * 2 * d, 42), R = random_vec(Tq * d, 43);
+  std::vector<float> probs(c.poff.back()), ctx(Tq * d);
+  std::vector<uint8_t> keep(c.poff.back());
+  auto loss = [&] {
+    attention_forward(L, Q.data(), d, KV.data(), KV.data() + d, 2 * d, d, H, p_drop, 7, probs.data(), keep.data(),
+                      ctx.data());
+    return dot(ctx, R);
+  };
+  loss();
+  std::vector<float> dQ(Tq * d), dKV(T * 2 * d, 0.0f);
+  attention_backward(L, Q.data(), d, KV.data(), KV.data() + d, 2 * d, d, H, p_drop, probs.data(), keep.data(),
+                     R.data(), dQ.data(), d, dKV.data(), dKV.data() + d, 2 * d);
+  expect_grad_close("dQ", Q, dQ, loss);
+  expect_grad_close("dKV", KV, dKV, loss, 1e-2f, 4e-3, 4e-4, 200);
+}
+
+}  // namespace
+
+TEST(KernelGrad, AttentionBidirectional) { attention_gradcheck(false, false, 0.0f); }
+TEST(KernelGrad, AttentionCausal) { attention_gradcheck(true, false, 0.0f); }
+TEST(KernelGrad, AttentionLastQueryOnly) { attention_gradcheck(false, true, 0.0f); }
+TEST(KernelGrad, AttentionCausalLastQueryOnly) { attention_gradcheck(true, true, 0.0f); }
+TEST(KernelGrad, AttentionWithDropout) { attention_gradcheck(false, false, 0.3f); }
+
+TEST(KernelGrad, CausalAttentionIgnoresFutureKeys) {
+  const int d = 4, H = 1, T = 8;
+  AttnCase c;
+  const AttnLayout L = c.layout(true, false, H);
+  auto Q = random_vec(T * d, 51), KV = random_vec(T * 2 * d, 52);
+  std::vector<float> probs(c.poff.back()), ctx1(T * d), ctx2(T * d);
+  std::vector<uint8_t> keep(c.poff.back());
+  attention_forward(L, Q.data(), d, KV.data(), KV.data() + d, 2 * d, d, H, 0.0f, 0, probs.data(), keep.data(),
+                    ctx1.data());
+  for (int j = 0; j < 2 * d; ++j) KV[3 * 2 * d + j] += 5.0f;  // last token of sequence 0
+  attention_forward(L, Q.data(), d, KV.data(), KV.data() + d, 2 * d, d, H, 0.0f, 0, probs.data(), keep.data(),
+                    ctx2.data());
+  for (int t = 0; t < 3; ++t)
+    for (int j = 0; j < d; ++j) EXPECT_EQ(ctx1[t * d + j], ctx2[t * d + j]) << "token " << t;
+  EXPECT_NE(ctx1[3 * d], ctx2[3 * d]);
+}
