@@ -1,6 +1,6 @@
 #pragma once
 // Seeded random numbers. Rng is a sequential generator (xoshiro256**) for data
-// sampling; hash_uniform is counter-based, so dropout masks do not depend on
+// sampling; dropout_u16 is counter-based, so dropout masks do not depend on
 // the number of threads or the order in which they draw.
 #include <cmath>
 #include <cstdint>
@@ -14,10 +14,12 @@ inline uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Uniform in [0, 1) from (key, counter); 24 random bits, exact in float.
-inline float hash_uniform(uint64_t key, uint64_t counter) {
-  return float(splitmix64(key ^ splitmix64(counter)) >> 40) * (1.0f / 16777216.0f);
+// Dropout randomness: element i gets a 16-bit uniform; one hash of a Weyl
+// sequence serves four consecutive elements. keep(i) = u16 >= threshold(p).
+inline uint32_t dropout_u16(uint64_t key, uint64_t i) {
+  return uint32_t(splitmix64(key + (i >> 2) * 0x9E3779B97F4A7C15ull) >> (16 * (i & 3))) & 0xFFFFu;
 }
+inline uint32_t dropout_threshold(float p) { return uint32_t(std::lround(double(p) * 65536.0)); }
 
 class Rng {
  public:

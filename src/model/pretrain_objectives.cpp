@@ -15,24 +15,12 @@
 #include "tensor/gemm.h"
 #include "tensor/linear.h"
 #include "tensor/rows.h"
-#include "tensor/simd.h"
+#include "tensor/sigmoid_bce.h"
 
 namespace s3rec {
 namespace {
 
 double ordered_sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
-
-// Dense part of one AAP/MAP row, every attribute taken as a negative:
-// s[A1] (scores) becomes weight * dBCE/ds; returns the loss.
-S3REC_CLONES double attribute_row_negatives(float* s, int A1, float weight) {
-  double loss = 0.0;
-  for (int a = 0; a < A1; ++a) {
-    const float p = sigmoid(s[a]);
-    loss += bce(p, false);
-    s[a] = weight * bce_sigmoid_grad(p, false);
-  }
-  return loss;
-}
 
 // AAP and MAP share the attribute table: rows [0, nu) use the AAP head, rows
 // [nu, nu+nm) the MAP head; one product scores both against every attribute.
@@ -71,7 +59,7 @@ void attribute_objectives(S3RecModel& m, const AttributeHeads& h, const Attribut
       keep = big.data();
     }
     for (size_t k = 0; k < pos.size(); ++k) keep[k] = s[pos[k]];
-    double loss = attribute_row_negatives(s, A1, w);
+    double loss = sigmoid_bce_negatives(s, A1, w);
     for (size_t k = 0; k < pos.size(); ++k) {  // the item's own attributes are positives
       const float p = sigmoid(keep[k]);
       loss += double(bce(p, true)) - double(bce(p, false));

@@ -33,10 +33,11 @@ S3REC_CLONES void query_forward(const float* q, const float* K, const float* V, 
   for (int j = vis; j < nk; ++j) p[j] = 0.0f;
   for (int c = 0; c < dh; ++c) ctx[c] = 0.0f;
   const float dscale = p_drop > 0.0f ? 1.0f / (1.0f - p_drop) : 1.0f;
+  const uint32_t thr = dropout_threshold(p_drop);
   for (int j = 0; j < vis; ++j) {
     float w = p[j];
     if (p_drop > 0.0f) {
-      const uint8_t kp = hash_uniform(key, counter + j) >= p_drop;
+      const uint8_t kp = dropout_u16(key, counter + j) >= thr;
       keep[j] = kp;
       w = kp ? w * dscale : 0.0f;
     }
