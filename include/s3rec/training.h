@@ -1,0 +1,85 @@
+#pragma once
+// Pre-training and fine-tuning loops (SPEC sections 3-4). Logging, progress and
+// checkpoints are left to the caller through hooks, so the loops stay testable.
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "s3rec/dataset.h"
+#include "s3rec/evaluation.h"
+#include "s3rec/model.h"
+#include "s3rec/params.h"
+
+namespace s3rec {
+
+struct PretrainOptions {
+  int epochs = 100;
+  int batch_size = 200;
+  float mask_ratio = 0.2f;
+  PretrainWeights weights;
+  uint64_t seed = 2020;
+  int start_epoch = 0;  // > 0 when resuming: epochs [start_epoch, epochs) are run
+};
+
+struct PretrainEpoch {
+  int epoch = 0;           // 1-based
+  PretrainLosses losses;   // sums over the epoch
+  long samples = 0;
+  double seconds = 0.0;
+};
+
+struct TrainHooks {
+  std::function<void(long done, long total)> on_batch;  // progress within an epoch
+};
+
+// Runs the epochs; after each, on_epoch is called (write logs, checkpoints there).
+void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOptions& opt, const TrainHooks& hooks,
+              const std::function<void(const PretrainEpoch&)>& on_epoch);
+
+struct FinetuneOptions {
+  int epochs = 200;
+  int batch_size = 256;
+  LossType loss = LossType::BCE;
+  EvalMode eval_mode = EvalMode::Sampled;
+  int stopping_step = 10;  // epochs without improvement before stopping
+  uint64_t seed = 2020;
+  double train_fraction = 1.0;
+};
+
+struct FinetuneEpoch {
+  int epoch = 0;  // 1-based
+  double loss = 0.0;  // mean over the epoch's batches
+  Metrics valid;
+  double score = 0.0;  // the selection metric on validation
+  bool improved = false;
+  double seconds = 0.0;
+};
+
+struct FinetuneResult {
+  int best_epoch = 0;
+  double best_score = 0.0;
+  Metrics valid, test;  // of the best model
+  int epochs_run = 0;
+};
+
+// Fine-tunes with validation after every epoch and early stopping; the best
+// parameters are restored into `model` before the final test.
+FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const FinetuneOptions& opt,
+                        const TrainHooks& hooks, const std::function<void(const FinetuneEpoch&)>& on_epoch);
+
+// Early stopping on a score that must strictly improve (reference semantics).
+class EarlyStopping {
+ public:
+  explicit EarlyStopping(int patience) : patience_(patience) {}
+  bool update(double score);  // true when this score is a new best
+  bool should_stop() const { return bad_ >= patience_; }
+  double best() const { return best_; }
+
+ private:
+  int patience_;
+  int bad_ = 0;
+  bool any_ = false;
+  double best_ = 0.0;
+};
+
+}  // namespace s3rec

@@ -1,0 +1,68 @@
+#include <chrono>
+#include <vector>
+
+#include "s3rec/rng.h"
+#include "s3rec/sampling.h"
+#include "s3rec/training.h"
+
+namespace s3rec {
+
+bool EarlyStopping::update(double score) {
+  if (!any_ || score > best_) {
+    any_ = true;
+    best_ = score;
+    bad_ = 0;
+    return true;
+  }
+  ++bad_;
+  return false;
+}
+
+FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const FinetuneOptions& opt,
+                        const TrainHooks& hooks, const std::function<void(const FinetuneEpoch&)>& on_epoch) {
+  const ModelConfig& c = model.config();
+  FinetuneSampler sampler(d, c.max_seq_length, opt.train_fraction);
+  const long total = long(sampler.num_users());
+  FinetuneBatch batch;
+  EarlyStopping stopper(opt.stopping_step);
+  FinetuneResult res;
+  std::vector<float> best_params = model.params().values();
+  for (int epoch = 0; epoch < opt.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Rng rng(splitmix64(opt.seed) ^ splitmix64(0x46494E45ull + uint64_t(epoch)));
+    sampler.shuffle(rng);
+    FinetuneEpoch rep;
+    rep.epoch = epoch + 1;
+    long step = 0;
+    double loss_sum = 0.0;
+    for (long b = 0; b < total; b += opt.batch_size, ++step) {
+      const long e = std::min(total, b + opt.batch_size);
+      sampler.make_batch(size_t(b), size_t(e), rng, batch);
+      if (batch.input.num_tokens() == 0) continue;
+      model.params().zero_grad();
+      const uint64_t key = splitmix64(opt.seed ^ 0xF17Eull ^ (uint64_t(epoch) << 32) ^ uint64_t(step));
+      loss_sum += model.finetune_step(batch, opt.loss, true, key);
+      adam.step(model.params().values().data(), model.params().grads().data());
+      if (hooks.on_batch) hooks.on_batch(e, total);
+    }
+    rep.loss = step > 0 ? loss_sum / double(step) : 0.0;
+    rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode);
+    rep.score = metric(rep.valid, selection_metric(opt.eval_mode));
+    rep.improved = stopper.update(rep.score);
+    if (rep.improved) {
+      best_params = model.params().values();
+      res.best_epoch = rep.epoch;
+      res.best_score = rep.score;
+      res.valid = rep.valid;
+    }
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res.epochs_run = rep.epoch;
+    if (on_epoch) on_epoch(rep);
+    if (stopper.should_stop()) break;
+  }
+  model.params().values() = best_params;
+  res.test = evaluate(model, d, EvalSplit::Test, opt.eval_mode);
+  return res;
+}
+
+}  // namespace s3rec

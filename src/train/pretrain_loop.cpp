@@ -1,0 +1,42 @@
+#include <chrono>
+
+#include "s3rec/rng.h"
+#include "s3rec/sampling.h"
+#include "s3rec/training.h"
+
+namespace s3rec {
+
+void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOptions& opt, const TrainHooks& hooks,
+              const std::function<void(const PretrainEpoch&)>& on_epoch) {
+  const ModelConfig& c = model.config();
+  const AttributeTable attrs = AttributeTable::from_lists(d.item_attributes, c.item_rows());
+  PretrainSampler sampler(d, c.max_seq_length, opt.mask_ratio);
+  const long total = long(sampler.num_samples());
+  PretrainBatch batch;
+  for (int epoch = opt.start_epoch; epoch < opt.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Rng rng(splitmix64(opt.seed) ^ splitmix64(0x5052455452ull + uint64_t(epoch)));  // per-epoch stream
+    sampler.shuffle(rng);
+    PretrainEpoch rep;
+    rep.epoch = epoch + 1;
+    long step = 0;
+    for (long b = 0; b < total; b += opt.batch_size, ++step) {
+      const long e = std::min(total, b + opt.batch_size);
+      sampler.make_batch(size_t(b), size_t(e), rng, batch);
+      model.params().zero_grad();
+      const uint64_t key = splitmix64(opt.seed ^ (uint64_t(epoch) << 32) ^ uint64_t(step));
+      const PretrainLosses l = model.pretrain_step(batch, attrs, opt.weights, true, key);
+      adam.step(model.params().values().data(), model.params().grads().data());
+      rep.losses.aap += l.aap;
+      rep.losses.mip += l.mip;
+      rep.losses.map += l.map;
+      rep.losses.sp += l.sp;
+      rep.samples += e - b;
+      if (hooks.on_batch) hooks.on_batch(e, total);
+    }
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (on_epoch) on_epoch(rep);
+  }
+}
+
+}  // namespace s3rec
