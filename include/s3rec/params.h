@@ -52,6 +52,8 @@ class Adam {
   long steps() const { return t_; }
   std::vector<float>& exp_avg() { return m_; }
   std::vector<float>& exp_avg_sq() { return v_; }
+  const std::vector<float>& exp_avg() const { return m_; }
+  const std::vector<float>& exp_avg_sq() const { return v_; }
   void set_steps(long t) { t_ = t; }
   const AdamConfig& config() const { return cfg_; }
 

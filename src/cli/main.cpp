@@ -1,7 +1,43 @@
-// s3rec command-line entry point (subcommands are added in src/cli/).
+// s3rec: S3-Rec and SASRec training, evaluation and data tools.
 #include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
 
-int main() {
-  std::puts("s3rec");
-  return 0;
+#include "cli/commands.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: s3rec COMMAND [--key=value ...]\n"
+    "commands:\n"
+    "  pretrain   pre-train S3-Rec (AAP, MIP, MAP, SP) and write checkpoints\n"
+    "  finetune   fine-tune for next-item prediction (SASRec without --pre_model_path)\n"
+    "  evaluate   evaluate a saved model (--model_path) with --eval_mode=sampled|full\n"
+    "  run        RecBole style: --train_stage=pretrain|finetune\n"
+    "  generate   write a synthetic dataset in the reference format\n"
+    "Every command takes --help. Configuration: --config_files=a.yaml,b.yaml and --key=value.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace s3rec::cli;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    const Args a = parse_args(argc, argv, 2);
+    if (cmd == "pretrain") return cmd_pretrain(a);
+    if (cmd == "finetune") return cmd_finetune(a);
+    if (cmd == "evaluate") return cmd_evaluate(a);
+    if (cmd == "run") return cmd_run(a);
+    if (cmd == "generate") return cmd_generate(a);
+    std::fprintf(stderr, "s3rec: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "s3rec %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
 }

@@ -1,0 +1,28 @@
+#pragma once
+// Model checkpoints as safetensors, tensors named like the reference PyTorch
+// model's state_dict (safetensors.torch.load_file + load_state_dict works).
+// Metadata: "format" = "s3rec-1", "model_config" (JSON), plus caller fields.
+// Optimizer state for resuming lives beside it in PATH.optim.safetensors, so the
+// model file stays loadable with PyTorch's strict load_state_dict.
+#include <map>
+#include <string>
+
+#include "s3rec/model.h"
+#include "s3rec/params.h"
+
+namespace s3rec {
+
+struct CheckpointMeta {
+  ModelConfig config;
+  std::map<std::string, std::string> extra;
+};
+
+void save_checkpoint(const std::string& path, const S3RecModel& m, const std::map<std::string, std::string>& extra,
+                     const Adam* optim = nullptr);
+CheckpointMeta read_checkpoint_meta(const std::string& path);
+// Verifies every tensor's presence, dtype and shape and the architecture fields of the
+// stored config against m.config(); throws std::runtime_error naming the file and mismatch.
+void load_checkpoint(const std::string& path, S3RecModel& m, Adam* optim = nullptr);
+std::string optimizer_path(const std::string& checkpoint_path);
+
+}  // namespace s3rec

@@ -1,0 +1,53 @@
+#pragma once
+// Run configuration with RecBole's key names and the paper's defaults
+// (SPEC sections 2-4). Sources, later ones winning: defaults, YAML files
+// (--config_files=a.yaml,b.yaml), then --key=value overrides.
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "s3rec/model.h"
+#include "s3rec/params.h"
+
+namespace s3rec {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RunConfig {
+  // model
+  int hidden_size = 64, inner_size = 256, n_layers = 2, n_heads = 2;
+  double hidden_dropout_prob = 0.5, attn_dropout_prob = 0.5;
+  std::string hidden_act = "gelu";
+  double layer_norm_eps = 1e-12, initializer_range = 0.02;
+  int MAX_ITEM_LIST_LENGTH = 50;
+  // pre-training
+  double mask_ratio = 0.2, aap_weight = 0.2, mip_weight = 1.0, map_weight = 1.0, sp_weight = 0.5;
+  int pretrain_epochs = 100, pretrain_batch_size = 200, save_step = 10;
+  // fine-tuning
+  std::string train_stage = "pretrain", pre_model_path, loss_type = "BCE", eval_mode = "sampled";
+  int train_batch_size = 256, epochs = 200, stopping_step = 10;
+  double train_fraction = 1.0;
+  // optimisation and run
+  double learning_rate = 1e-3, weight_decay = 0.0;
+  long seed = 2020;
+  int threads = 0;  // 0: all cores
+  std::string checkpoint_dir = "saved", data_path = ".", dataset, run_dir, model_path;
+  std::vector<std::string> item_attribute;
+  bool resume = false;
+
+  ModelConfig model_config(int n_items, int n_attributes) const;
+  AdamConfig adam() const;
+  PretrainWeights weights() const;
+};
+
+RunConfig load_run_config(const std::vector<std::string>& yaml_files,
+                          const std::vector<std::pair<std::string, std::string>>& overrides);
+std::string to_yaml(const RunConfig& c);           // resolved configuration, loadable again
+std::vector<std::string> config_keys();            // every accepted key
+std::string config_help();                         // keys with defaults, for --help
+
+}  // namespace s3rec

@@ -1,0 +1,35 @@
+#pragma once
+// Progress of long work: an updating bar with rate and ETA on a terminal,
+// plain log lines (at most every 10 s) otherwise; and a JSON-lines metrics log.
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace s3rec {
+
+class ProgressBar {
+ public:
+  ProgressBar(std::string label, long total);
+  void update(long done);
+  void finish();
+
+ private:
+  std::string label_;
+  long total_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_, last_;
+  bool finished_ = false;
+};
+
+class JsonlWriter {
+ public:
+  explicit JsonlWriter(const std::string& path);  // appends; throws when it cannot open
+  void write(const nlohmann::json& record);       // one line, flushed
+
+ private:
+  std::ofstream out_;
+  std::string path_;
+};
+
+}  // namespace s3rec

@@ -1,0 +1,303 @@
+#include "cli/commands.h"
+
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "s3rec/checkpoint.h"
+#include "s3rec/config.h"
+#include "s3rec/dataset.h"
+#include "s3rec/evaluation.h"
+#include "s3rec/progress.h"
+#include "s3rec/synthetic.h"
+#include "s3rec/training.h"
+#include "util/atomic_write.h"
+
+namespace fs = std::filesystem;
+
+namespace s3rec::cli {
+namespace {
+
+// Options a command takes besides the configuration keys.
+struct Setup {
+  RunConfig cfg;
+  Dataset data;
+  std::string run_dir;
+  std::string json_path;
+};
+
+void print_help(const char* cmd, const char* what, const char* extra) {
+  std::printf("usage: s3rec %s [--config_files=a.yaml,b.yaml] [--key=value ...]%s\n%s\n\nconfiguration keys "
+              "(default shown):\n%s",
+              cmd, extra, what, config_help().c_str());
+}
+
+Setup prepare(const Args& a, const std::string& stage) {
+  Setup s;
+  std::vector<std::string> files;
+  std::vector<std::pair<std::string, std::string>> over;
+  for (const auto& [k, v] : a.kv) {
+    if (k == "config_files") {
+      std::string cur;
+      for (char ch : v + ",") {
+        if (ch == ',') {
+          if (!cur.empty()) files.push_back(cur);
+          cur.clear();
+        } else {
+          cur += ch;
+        }
+      }
+    } else if (k == "json") {
+      s.json_path = v;
+    } else {
+      over.emplace_back(k, v);
+    }
+  }
+  s.cfg = load_run_config(files, over);
+  if (s.cfg.threads > 0) omp_set_num_threads(s.cfg.threads);
+  if (s.cfg.dataset.empty()) throw ConfigError("--dataset is required (with --data_path=DIR)");
+  LoadOptions lo;
+  lo.item_attribute = s.cfg.item_attribute;
+  lo.sample_seed = uint64_t(s.cfg.seed);
+  LoadReport rep;
+  s.data = load_dataset(s.cfg.data_path, s.cfg.dataset, lo, &rep);
+  for (const auto& w : rep.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (rep.users_skipped_short > 0)
+    std::fprintf(stderr, "warning: %ld users with fewer than 3 items skipped\n", rep.users_skipped_short);
+  std::fprintf(stderr, "%s: %d users, %d items, %ld actions, %d attributes; negatives: %s\n", s.data.name.c_str(),
+               s.data.num_users(), s.data.n_items, s.data.num_actions(), s.data.n_attributes,
+               s.data.sample_source.empty() ? "none" : s.data.sample_source.c_str());
+  s.run_dir = s.cfg.run_dir.empty() ? "runs/" + stage + "-" + s.cfg.dataset : s.cfg.run_dir;
+  fs::create_directories(s.run_dir);
+  write_file_atomic(s.run_dir + "/config.yaml", to_yaml(s.cfg));
+  if (s.data.sample_source.rfind("generated", 0) == 0)
+    write_sample_file(s.run_dir + "/" + s.cfg.dataset + "_sample.txt", s.data);
+  return s;
+}
+
+std::string checkpoint_name(const RunConfig& c, int epoch) {
+  return (fs::path(c.checkpoint_dir) / ("S3Rec-" + c.dataset + "-" + std::to_string(epoch) + ".safetensors")).string();
+}
+
+nlohmann::json metrics_json(const Metrics& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j;
+}
+
+void print_table(const Metrics& valid, const Metrics& test) {
+  std::printf("%-6s", "");
+  for (const auto& [k, v] : test) std::printf(" %9s", k.c_str());
+  std::printf("\n");
+  for (const auto& [name, m] : {std::pair{"valid", &valid}, std::pair{"test", &test}}) {
+    std::printf("%-6s", name);
+    for (const auto& [k, v] : *m) std::printf(" %9.4f", v);
+    std::printf("\n");
+  }
+}
+
+void write_results(const std::string& path, const Metrics& valid, const Metrics& test, nlohmann::json extra = {}) {
+  nlohmann::json j = {{"valid", metrics_json(valid)}, {"test", metrics_json(test)}};
+  if (!extra.is_null()) j.update(extra);
+  write_file_atomic(path, j.dump(2) + "\n");
+}
+
+// Latest S3Rec-NAME-E.safetensors in checkpoint_dir that has optimizer state: (epoch, path).
+std::pair<int, std::string> latest_checkpoint(const RunConfig& c) {
+  std::pair<int, std::string> best{0, ""};
+  if (!fs::exists(c.checkpoint_dir)) return best;
+  const std::regex re("S3Rec-" + std::regex_replace(c.dataset, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+                      R"(-(\d+)\.safetensors)");
+  for (const auto& e : fs::directory_iterator(c.checkpoint_dir)) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (std::regex_match(name, m, re) && fs::exists(optimizer_path(e.path().string()))) {
+      const int ep = std::stoi(m[1]);
+      if (ep > best.first) best = {ep, e.path().string()};
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+int cmd_pretrain(const Args& a) {
+  if (a.help) {
+    print_help("pretrain", "Pre-trains S3-Rec with AAP, MIP, MAP and SP (SPEC section 3).", "");
+    return 0;
+  }
+  Setup s = prepare(a, "pretrain");
+  const RunConfig& c = s.cfg;
+  S3RecModel model(c.model_config(s.data.n_items, s.data.n_attributes));
+  model.init_weights(uint64_t(c.seed));
+  Adam adam(model.params().total(), c.adam());
+  PretrainOptions o;
+  o.epochs = c.pretrain_epochs;
+  o.batch_size = c.pretrain_batch_size;
+  o.mask_ratio = float(c.mask_ratio);
+  o.weights = c.weights();
+  o.seed = uint64_t(c.seed);
+  if (c.resume) {
+    const auto [ep, path] = latest_checkpoint(c);
+    if (ep == 0) throw std::runtime_error("--resume: no checkpoint with optimizer state in " + c.checkpoint_dir);
+    load_checkpoint(path, model, &adam);
+    o.start_epoch = ep;
+    std::fprintf(stderr, "resuming from %s (epoch %d)\n", path.c_str(), ep);
+  }
+  JsonlWriter log(s.run_dir + "/log.jsonl");
+  ProgressBar* bar = nullptr;
+  int epoch_now = o.start_epoch;
+  TrainHooks hooks;
+  hooks.on_batch = [&](long done, long total) {
+    if (!bar) bar = new ProgressBar("pretrain epoch " + std::to_string(epoch_now + 1), total);
+    bar->update(done);
+  };
+  pretrain(model, adam, s.data, o, hooks, [&](const PretrainEpoch& e) {
+    if (bar) bar->finish();
+    delete bar;
+    bar = nullptr;
+    epoch_now = e.epoch;
+    std::printf("epoch %d: aap %.4f mip %.4f map %.4f sp %.4f (per sample), %.1fs\n", e.epoch, e.losses.aap / e.samples,
+                e.losses.mip / e.samples, e.losses.map / e.samples, e.losses.sp / e.samples, e.seconds);
+    std::fflush(stdout);
+    log.write({{"stage", "pretrain"}, {"epoch", e.epoch}, {"aap", e.losses.aap}, {"mip", e.losses.mip},
+               {"map", e.losses.map}, {"sp", e.losses.sp}, {"joint", e.losses.joint(o.weights)},
+               {"samples", e.samples}, {"seconds", e.seconds}});
+    if (e.epoch % c.save_step == 0 || e.epoch == o.epochs) {
+      const std::string path = checkpoint_name(c, e.epoch);
+      save_checkpoint(path, model,
+                      {{"dataset", c.dataset}, {"stage", "pretrain"}, {"epoch", std::to_string(e.epoch)},
+                       {"seed", std::to_string(c.seed)}},
+                      &adam);
+      std::fprintf(stderr, "saved %s\n", path.c_str());
+    }
+  });
+  delete bar;
+  return 0;
+}
+
+int cmd_finetune(const Args& a) {
+  if (a.help) {
+    print_help("finetune",
+               "Fine-tunes for next-item prediction with validation every epoch and early stopping; without "
+               "--pre_model_path this is SASRec. --json=FILE writes the final metrics.",
+               " [--json=FILE]");
+    return 0;
+  }
+  Setup s = prepare(a, "finetune");
+  const RunConfig& c = s.cfg;
+  S3RecModel model(c.model_config(s.data.n_items, s.data.n_attributes));
+  model.init_weights(uint64_t(c.seed));
+  if (!c.pre_model_path.empty()) {
+    load_checkpoint(c.pre_model_path, model);
+    std::fprintf(stderr, "initialised from %s\n", c.pre_model_path.c_str());
+  }
+  Adam adam(model.params().total(), c.adam());
+  FinetuneOptions o;
+  o.epochs = c.epochs;
+  o.batch_size = c.train_batch_size;
+  o.loss = parse_loss_type(c.loss_type);
+  o.eval_mode = parse_eval_mode(c.eval_mode);
+  o.stopping_step = c.stopping_step;
+  o.seed = uint64_t(c.seed);
+  o.train_fraction = c.train_fraction;
+  JsonlWriter log(s.run_dir + "/log.jsonl");
+  ProgressBar* bar = nullptr;
+  int epoch_now = 0;
+  TrainHooks hooks;
+  hooks.on_batch = [&](long done, long total) {
+    if (!bar) bar = new ProgressBar("finetune epoch " + std::to_string(epoch_now + 1), total);
+    bar->update(done);
+  };
+  const FinetuneResult r = finetune(model, adam, s.data, o, hooks, [&](const FinetuneEpoch& e) {
+    if (bar) bar->finish();
+    delete bar;
+    bar = nullptr;
+    epoch_now = e.epoch;
+    std::printf("epoch %d: loss %.4f, valid %s %.4f%s, %.1fs\n", e.epoch, e.loss, selection_metric(o.eval_mode),
+                e.score, e.improved ? " *" : "", e.seconds);
+    std::fflush(stdout);
+    log.write({{"stage", "finetune"}, {"epoch", e.epoch}, {"loss", e.loss}, {"valid", metrics_json(e.valid)},
+               {"improved", e.improved}, {"seconds", e.seconds}});
+  });
+  delete bar;
+  const std::string name = c.pre_model_path.empty() ? "SASRec" : "S3Rec";
+  const std::string model_file = s.run_dir + "/" + name + "-" + c.dataset + "-finetuned.safetensors";
+  save_checkpoint(model_file, model,
+                  {{"dataset", c.dataset}, {"stage", "finetune"}, {"best_epoch", std::to_string(r.best_epoch)},
+                   {"seed", std::to_string(c.seed)}});
+  std::printf("best epoch %d of %d; %s evaluation of the best model:\n", r.best_epoch, r.epochs_run,
+              eval_mode_name(o.eval_mode));
+  print_table(r.valid, r.test);
+  const nlohmann::json extra = {{"model", model_file}, {"best_epoch", r.best_epoch}};
+  write_results(s.run_dir + "/results.json", r.valid, r.test, extra);
+  if (!s.json_path.empty()) write_results(s.json_path, r.valid, r.test);
+  log.write({{"stage", "test"}, {"best_epoch", r.best_epoch}, {"valid", metrics_json(r.valid)},
+             {"test", metrics_json(r.test)}});
+  return 0;
+}
+
+int cmd_evaluate(const Args& a) {
+  if (a.help) {
+    print_help("evaluate", "Evaluates a saved model (--model_path=FILE) on validation and test.", " [--json=FILE]");
+    return 0;
+  }
+  Setup s = prepare(a, "evaluate");
+  const RunConfig& c = s.cfg;
+  if (c.model_path.empty()) throw ConfigError("--model_path=FILE is required");
+  const CheckpointMeta meta = read_checkpoint_meta(c.model_path);
+  if (meta.config.n_items != s.data.n_items)
+    throw std::runtime_error(c.model_path + ": trained on " + std::to_string(meta.config.n_items) +
+                             " items, but the dataset has " + std::to_string(s.data.n_items));
+  S3RecModel model(meta.config);
+  load_checkpoint(c.model_path, model);
+  const EvalMode mode = parse_eval_mode(c.eval_mode);
+  const Metrics v = evaluate(model, s.data, EvalSplit::Valid, mode), t = evaluate(model, s.data, EvalSplit::Test, mode);
+  std::printf("%s evaluation of %s:\n", eval_mode_name(mode), c.model_path.c_str());
+  print_table(v, t);
+  if (!s.json_path.empty()) write_results(s.json_path, v, t);
+  return 0;
+}
+
+int cmd_run(const Args& a) {
+  if (a.help) {
+    print_help("run", "RecBole-style entry: --train_stage=pretrain or finetune.", "");
+    return 0;
+  }
+  const std::string stage = a.get("train_stage", "pretrain");
+  if (stage == "pretrain") return cmd_pretrain(a);
+  if (stage == "finetune") return cmd_finetune(a);
+  throw ConfigError("train_stage must be 'pretrain' or 'finetune', got '" + stage + "'");
+}
+
+int cmd_generate(const Args& a) {
+  if (a.help) {
+    std::printf(
+        "usage: s3rec generate --output=DIR [--dataset=synthetic] [--users=2000] [--items=800] [--seed=7]\n"
+        "Writes a synthetic dataset (latent tastes, attributes that reveal them, sequential transitions)\n"
+        "in the reference format: DIR/NAME.txt, DIR/NAME_item2attributes.json, DIR/NAME_sample.txt.\n");
+    return 0;
+  }
+  SyntheticOptions o;
+  std::string out, name = "synthetic";
+  for (const auto& [k, v] : a.kv) {
+    if (k == "output") out = v;
+    else if (k == "dataset") name = v;
+    else if (k == "users") o.users = std::stoi(v);
+    else if (k == "items") o.items = std::stoi(v);
+    else if (k == "seed") o.seed = std::stoull(v);
+    else throw std::invalid_argument("generate: unknown option --" + k);
+  }
+  if (out.empty()) throw std::invalid_argument("generate: --output=DIR is required");
+  Dataset d = make_synthetic(o);
+  d.name = name;
+  write_reference_format(out, d);
+  std::printf("wrote %s/%s.txt: %d users, %d items, %ld actions, %d attributes\n", out.c_str(), name.c_str(),
+              d.num_users(), d.n_items, d.num_actions(), d.n_attributes);
+  return 0;
+}
+
+}  // namespace s3rec::cli

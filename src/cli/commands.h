@@ -1,0 +1,23 @@
+#pragma once
+// The s3rec subcommands. Each takes the arguments after its name and returns an exit code.
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace s3rec::cli {
+
+struct Args {
+  std::vector<std::pair<std::string, std::string>> kv;  // --key=value in order
+  bool help = false;
+  std::string get(const std::string& key, const std::string& fallback = "") const;
+  bool has(const std::string& key) const;
+};
+Args parse_args(int argc, char** argv, int first);  // throws std::invalid_argument
+
+int cmd_pretrain(const Args& a);
+int cmd_finetune(const Args& a);
+int cmd_evaluate(const Args& a);
+int cmd_run(const Args& a);
+int cmd_generate(const Args& a);
+
+}  // namespace s3rec::cli

@@ -1,0 +1,137 @@
+#include "s3rec/checkpoint.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "s3rec/safetensors.h"
+
+namespace s3rec {
+namespace {
+
+nlohmann::json config_json(const ModelConfig& c) {
+  return {{"hidden_size", c.hidden_size},
+          {"inner_size", c.inner_size},
+          {"n_layers", c.n_layers},
+          {"n_heads", c.n_heads},
+          {"hidden_dropout_prob", c.hidden_dropout_prob},
+          {"attn_dropout_prob", c.attn_dropout_prob},
+          {"hidden_act", activation_name(c.hidden_act)},
+          {"layer_norm_eps", c.layer_norm_eps},
+          {"initializer_range", c.initializer_range},
+          {"max_seq_length", c.max_seq_length},
+          {"n_items", c.n_items},
+          {"n_attributes", c.n_attributes}};
+}
+
+ModelConfig config_from_json(const std::string& path, const std::string& text) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    ModelConfig c;
+    c.hidden_size = j.at("hidden_size");
+    c.inner_size = j.at("inner_size");
+    c.n_layers = j.at("n_layers");
+    c.n_heads = j.at("n_heads");
+    c.hidden_dropout_prob = j.at("hidden_dropout_prob");
+    c.attn_dropout_prob = j.at("attn_dropout_prob");
+    c.hidden_act = parse_activation(j.at("hidden_act").get<std::string>());
+    c.layer_norm_eps = j.at("layer_norm_eps");
+    c.initializer_range = j.at("initializer_range");
+    c.max_seq_length = j.at("max_seq_length");
+    c.n_items = j.at("n_items");
+    c.n_attributes = j.at("n_attributes");
+    return c;
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": bad model_config metadata: " + e.what());
+  }
+}
+
+}  // namespace
+
+std::string optimizer_path(const std::string& p) { return p + ".optim.safetensors"; }
+
+void save_checkpoint(const std::string& path, const S3RecModel& m, const std::map<std::string, std::string>& extra,
+                     const Adam* optim) {
+  StFile f;
+  f.metadata = extra;
+  f.metadata["format"] = "s3rec-1";
+  f.metadata["model_config"] = config_json(m.config()).dump();
+  const ParamStore& P = m.params();
+  for (size_t id = 0; id < P.infos().size(); ++id) {
+    const ParamInfo& p = P.info(int(id));
+    f.tensors[p.name] = StTensor::f32({p.shape.begin(), p.shape.end()}, P.value(int(id)));
+  }
+  if (optim) {  // first, so a model file never points at a missing optimizer state
+    StFile o;
+    o.metadata["steps"] = std::to_string(optim->steps());
+    for (size_t id = 0; id < P.infos().size(); ++id) {
+      const ParamInfo& p = P.info(int(id));
+      o.tensors["exp_avg." + p.name] = StTensor::f32({int64_t(p.size)}, optim->exp_avg().data() + p.offset);
+      o.tensors["exp_avg_sq." + p.name] = StTensor::f32({int64_t(p.size)}, optim->exp_avg_sq().data() + p.offset);
+    }
+    write_safetensors(optimizer_path(path), o);
+  }
+  write_safetensors(path, f);
+}
+
+CheckpointMeta read_checkpoint_meta(const std::string& path) {
+  const StFile f = read_safetensors(path);
+  const auto fmt = f.metadata.find("format");
+  if (fmt == f.metadata.end() || fmt->second != "s3rec-1") throw std::runtime_error(path + ": not an s3rec checkpoint");
+  const auto mc = f.metadata.find("model_config");
+  if (mc == f.metadata.end()) throw std::runtime_error(path + ": model_config metadata missing");
+  CheckpointMeta meta;
+  meta.config = config_from_json(path, mc->second);
+  for (const auto& [k, v] : f.metadata)
+    if (k != "format" && k != "model_config") meta.extra[k] = v;
+  return meta;
+}
+
+void load_checkpoint(const std::string& path, S3RecModel& m, Adam* optim) {
+  const StFile f = read_safetensors(path);
+  const auto mc = f.metadata.find("model_config");
+  if (mc != f.metadata.end()) {
+    const ModelConfig s = config_from_json(path, mc->second), &c = m.config();
+    auto check = [&](const char* name, long a, long b) {
+      if (a != b)
+        throw std::runtime_error(path + ": " + name + " is " + std::to_string(a) + " in the checkpoint but " +
+                                 std::to_string(b) + " in this run");
+    };
+    check("hidden_size", s.hidden_size, c.hidden_size);
+    check("inner_size", s.inner_size, c.inner_size);
+    check("n_layers", s.n_layers, c.n_layers);
+    check("n_heads", s.n_heads, c.n_heads);
+    check("n_items", s.n_items, c.n_items);
+    check("n_attributes", s.n_attributes, c.n_attributes);
+    check("max_seq_length", s.max_seq_length, c.max_seq_length);
+  }
+  ParamStore& P = m.params();
+  for (size_t id = 0; id < P.infos().size(); ++id) {
+    const ParamInfo& p = P.info(int(id));
+    const auto it = f.tensors.find(p.name);
+    if (it == f.tensors.end()) throw std::runtime_error(path + ": tensor " + p.name + " is missing");
+    const std::vector<int64_t> want(p.shape.begin(), p.shape.end());
+    if (it->second.dtype != "F32" || it->second.shape != want)
+      throw std::runtime_error(path + ": tensor " + p.name + " has dtype " + it->second.dtype + " and a shape other than expected");
+    const auto v = it->second.as_f32();
+    std::copy(v.begin(), v.end(), P.value(int(id)));
+  }
+  if (optim) {
+    const std::string op = optimizer_path(path);
+    if (!std::filesystem::exists(op)) throw std::runtime_error(op + ": optimizer state missing (cannot resume)");
+    const StFile o = read_safetensors(op);
+    for (size_t id = 0; id < P.infos().size(); ++id) {
+      const ParamInfo& p = P.info(int(id));
+      for (auto [prefix, dst] : {std::pair{"exp_avg.", &optim->exp_avg()}, std::pair{"exp_avg_sq.", &optim->exp_avg_sq()}}) {
+        const auto it = o.tensors.find(prefix + p.name);
+        if (it == o.tensors.end() || it->second.numel() != int64_t(p.size))
+          throw std::runtime_error(op + ": " + prefix + p.name + " missing or of the wrong size");
+        const auto v = it->second.as_f32();
+        std::copy(v.begin(), v.end(), dst->begin() + long(p.offset));
+      }
+    }
+    optim->set_steps(std::stol(o.metadata.at("steps")));
+  }
+}
+
+}  // namespace s3rec

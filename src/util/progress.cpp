@@ -1,0 +1,52 @@
+#include "s3rec/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+namespace s3rec {
+
+ProgressBar::ProgressBar(std::string label, long total)
+    : label_(std::move(label)), total_(total), tty_(::isatty(2) != 0), start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
+
+void ProgressBar::update(long done) {
+  const auto now = std::chrono::steady_clock::now();
+  const double since = std::chrono::duration<double>(now - last_).count();
+  if (done < total_ && since < (tty_ ? 0.1 : 10.0)) return;
+  last_ = now;
+  const double el = std::chrono::duration<double>(now - start_).count();
+  const double rate = el > 0 ? double(done) / el : 0.0;
+  const double eta = rate > 0 ? double(total_ - done) / rate : 0.0;
+  if (tty_) {
+    const int width = 30, fill = total_ > 0 ? int(width * done / total_) : width;
+    std::string bar(size_t(fill), '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "\r%s [%s] %ld/%ld %.0f/s ETA %.0fs   ", label_.c_str(), bar.c_str(), done, total_, rate, eta);
+  } else {
+    std::fprintf(stderr, "%s: %ld/%ld (%.0f/s, ETA %.0fs)\n", label_.c_str(), done, total_, rate, eta);
+  }
+  std::fflush(stderr);
+}
+
+void ProgressBar::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (tty_) std::fprintf(stderr, "\r\033[K");
+}
+
+JsonlWriter::JsonlWriter(const std::string& path) : path_(path) {
+  const std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  out_.open(path, std::ios::app);
+  if (!out_) throw std::runtime_error(path + ": cannot open for writing");
+}
+
+void JsonlWriter::write(const nlohmann::json& record) {
+  out_ << record.dump() << '\n';
+  out_.flush();
+}
+
+}  // namespace s3rec

@@ -1,0 +1,142 @@
+#include "s3rec/safetensors.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "util/atomic_write.h"
+
+namespace s3rec {
+namespace {
+
+size_t dtype_size(const std::string& t) {
+  if (t == "F32" || t == "I32") return 4;
+  if (t == "I64" || t == "F64") return 8;
+  return 0;
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& msg) { throw std::runtime_error(path + ": " + msg); }
+
+}  // namespace
+
+int64_t StTensor::numel() const {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+std::vector<float> StTensor::as_f32() const {
+  if (dtype != "F32") throw std::runtime_error("tensor dtype " + dtype + " is not F32");
+  std::vector<float> v(bytes.size() / 4);
+  std::memcpy(v.data(), bytes.data(), v.size() * 4);
+  return v;
+}
+
+std::vector<int64_t> StTensor::as_i64() const {
+  std::vector<int64_t> v(static_cast<size_t>(numel()));
+  if (dtype == "I64") {
+    std::memcpy(v.data(), bytes.data(), v.size() * 8);
+  } else if (dtype == "I32") {
+    for (size_t i = 0; i < v.size(); ++i) {
+      int32_t x;
+      std::memcpy(&x, bytes.data() + 4 * i, 4);
+      v[i] = x;
+    }
+  } else {
+    throw std::runtime_error("tensor dtype " + dtype + " is not an integer type");
+  }
+  return v;
+}
+
+StTensor StTensor::f32(std::vector<int64_t> shape, const float* data) {
+  StTensor t;
+  t.dtype = "F32";
+  t.shape = std::move(shape);
+  t.bytes.resize(size_t(t.numel()) * 4);
+  std::memcpy(t.bytes.data(), data, t.bytes.size());
+  return t;
+}
+
+StFile read_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) fail(path, "cannot open");
+  const int64_t size = in.tellg();
+  in.seekg(0);
+  if (size < 8) fail(path, "truncated (no header length)");
+  uint64_t hlen = 0;
+  uint8_t lenbuf[8];
+  in.read(reinterpret_cast<char*>(lenbuf), 8);
+  for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | lenbuf[i];
+  if (hlen > uint64_t(size - 8) || hlen > (100u << 20)) fail(path, "header length " + std::to_string(hlen) + " exceeds the file");
+  std::string header(hlen, '\0');
+  in.read(header.data(), std::streamsize(hlen));
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header);
+  } catch (const std::exception& e) {
+    fail(path, std::string("corrupt header: ") + e.what());
+  }
+  if (!j.is_object()) fail(path, "corrupt header: not a JSON object");
+  const uint64_t data_size = uint64_t(size) - 8 - hlen;
+  StFile f;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (!it.value().is_object()) fail(path, "__metadata__ is not an object");
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+        if (!m.value().is_string()) fail(path, "metadata value of '" + m.key() + "' is not a string");
+        f.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const auto& v = it.value();
+    StTensor t;
+    try {
+      t.dtype = v.at("dtype").get<std::string>();
+      t.shape = v.at("shape").get<std::vector<int64_t>>();
+      const auto off = v.at("data_offsets").get<std::vector<uint64_t>>();
+      if (off.size() != 2) fail(path, "tensor '" + it.key() + "': data_offsets must have two entries");
+      const size_t es = dtype_size(t.dtype);
+      if (es == 0) fail(path, "tensor '" + it.key() + "': unsupported dtype " + t.dtype);
+      for (int64_t s : t.shape)
+        if (s < 0) fail(path, "tensor '" + it.key() + "': negative dimension");
+      if (off[0] > off[1] || off[1] > data_size) fail(path, "tensor '" + it.key() + "': offsets outside the data (truncated file?)");
+      if (off[1] - off[0] != uint64_t(t.numel()) * es)
+        fail(path, "tensor '" + it.key() + "': size does not match its shape and dtype");
+      ranges.push_back({off[0], off[1]});
+      t.bytes.resize(off[1] - off[0]);
+      in.seekg(std::streamoff(8 + hlen + off[0]));
+      in.read(reinterpret_cast<char*>(t.bytes.data()), std::streamsize(t.bytes.size()));
+      if (!in) fail(path, "tensor '" + it.key() + "': truncated data");
+    } catch (const nlohmann::json::exception& e) {
+      fail(path, "tensor '" + it.key() + "': bad header entry: " + e.what());
+    }
+    f.tensors.emplace(it.key(), std::move(t));
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second) fail(path, "overlapping tensors");
+  return f;
+}
+
+void write_safetensors(const std::string& path, const StFile& f) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!f.metadata.empty()) j["__metadata__"] = f.metadata;
+  uint64_t off = 0;
+  for (const auto& [name, t] : f.tensors) {
+    j[name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {off, off + t.bytes.size()}}};
+    off += t.bytes.size();
+  }
+  std::string header = j.dump();
+  while (header.size() % 8) header += ' ';
+  std::string out;
+  out.reserve(8 + header.size() + off);
+  for (int i = 0; i < 8; ++i) out += char((uint64_t(header.size()) >> (8 * i)) & 0xFF);
+  out += header;
+  for (const auto& [name, t] : f.tensors) out.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+  write_file_atomic(path, out);
+}
+
+}  // namespace s3rec
