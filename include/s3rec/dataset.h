@@ -62,6 +62,9 @@ Dataset load_recbole_atomic(const std::string& dir, const std::string& name, con
 // occur in the data, rejecting the user's own items, until n are collected.
 std::vector<std::vector<int>> generate_sample_negatives(const Dataset& d, int n, uint64_t seed);
 void write_sample_file(const std::string& path, const Dataset& d);  // atomic
+// Generates d.sample_negatives; when the data has too few items for that, leaves them
+// empty (sampled evaluation unavailable) and says so in the report.
+void generate_samples_or_warn(Dataset& d, const LoadOptions& opt, LoadReport* report);
 
 // Leave-one-out split (SPEC section 1). For a sequence of length n >= 3:
 //   training part s[0:n-2]; validation input s[0:n-2] -> s[n-2]; test input s[0:n-1] -> s[n-1].

@@ -171,8 +171,7 @@ Dataset load_recbole_atomic(const std::string& dir, const std::string& name, con
     d.n_attributes = int(attr_id.size());
   }
   if (opt.generate_sample_if_missing) {
-    d.sample_negatives = generate_sample_negatives(d, opt.num_negatives, opt.sample_seed);
-    d.sample_source = "generated (seed " + std::to_string(opt.sample_seed) + ")";
+    generate_samples_or_warn(d, opt, report);
   }
   return d;
 }

@@ -149,8 +149,7 @@ Dataset load_reference_format(const std::string& dir, const std::string& name, c
   if (fs::exists(sample)) {
     read_samples(sample, d);
   } else if (opt.generate_sample_if_missing) {
-    d.sample_negatives = generate_sample_negatives(d, opt.num_negatives, opt.sample_seed);
-    d.sample_source = "generated (seed " + std::to_string(opt.sample_seed) + ")";
+    generate_samples_or_warn(d, opt, report);
   }
   return d;
 }

@@ -43,6 +43,16 @@ std::vector<std::vector<int>> generate_sample_negatives(const Dataset& d, int n,
   return out;
 }
 
+void generate_samples_or_warn(Dataset& d, const LoadOptions& opt, LoadReport* report) {
+  try {
+    d.sample_negatives = generate_sample_negatives(d, opt.num_negatives, opt.sample_seed);
+    d.sample_source = "generated (seed " + std::to_string(opt.sample_seed) + ")";
+  } catch (const DataError& e) {
+    d.sample_negatives.clear();
+    if (report) report->warnings.push_back(std::string(e.what()) + "; sampled evaluation is unavailable");
+  }
+}
+
 void write_sample_file(const std::string& path, const Dataset& d) {
   std::string text;
   for (size_t u = 0; u < d.sample_negatives.size(); ++u) {
