@@ -30,14 +30,19 @@ struct AttributeHeads {
   float w_aap, w_map;
 };
 
-void attribute_objectives(S3RecModel& m, const AttributeHeads& h, const AttributeTable& attrs, const float* F,
-                          float* dF, const std::vector<int>& rows, const std::vector<int>& items, int nu,
-                          double& loss_aap, double& loss_map) {
+void attribute_objectives(S3RecModel& m, Workspace& ws, const AttributeHeads& h, const AttributeTable& attrs,
+                          const float* F, float* dF, const std::vector<int>& rows, const std::vector<int>& items,
+                          int nu, double& loss_aap, double& loss_map) {
   ParamStore& P = m.params();
   const int d = m.config().hidden_size, A1 = m.config().attribute_rows();
   const int n = int(rows.size()), nm = n - nu;
   if (n == 0) return;
-  std::vector<float> X(size_t(n) * d), H(size_t(n) * d), S(size_t(n) * A1);
+  std::vector<float>&X = ws.head_x, &H = ws.head_h, &S = ws.head_s, &dH = ws.head_dh, &dX = ws.head_dx;
+  X.resize(size_t(n) * d);
+  H.resize(size_t(n) * d);
+  S.resize(size_t(n) * A1);
+  dH.resize(size_t(n) * d);
+  dX.resize(size_t(n) * d);
   gather_rows(F, rows.data(), n, d, X.data());
   // H[n x d]: AAP head on the first nu rows, MAP head on the rest
   if (nu > 0) linear_forward(X.data(), nu, d, P.value(h.aap->w), P.value(h.aap->b), d, H.data());
@@ -70,7 +75,6 @@ void attribute_objectives(S3RecModel& m, const AttributeHeads& h, const Attribut
   loss_aap += std::accumulate(row_loss.begin(), row_loss.begin() + nu, 0.0);
   loss_map += std::accumulate(row_loss.begin() + nu, row_loss.end(), 0.0);
   // dH = dS MA; dMA += dS^T H; heads backward into dX; dF[rows] += dX
-  std::vector<float> dH(size_t(n) * d), dX(size_t(n) * d);
   gemm(false, false, n, d, A1, 1.0f, S.data(), A1, MA, d, 0.0f, dH.data(), d);
   gemm(true, false, A1, d, n, 1.0f, S.data(), A1, H.data(), d, 1.0f, P.grad(m.attribute_embeddings_id()), d);
   if (nu > 0)
@@ -198,7 +202,8 @@ PretrainLosses S3RecModel::pretrain_step(const PretrainBatch& batch, const Attri
   encoder_layout(ws, all, use_masked ? B : 0, false, cfg_.max_seq_length, cfg_.n_heads);
   encoder_forward(*this, ws, train, key);
   const float* F = ws.out();
-  std::vector<float> dF(size_t(ws.out_rows()) * d, 0.0f);
+  std::vector<float>& dF = ws.head_dF;
+  dF.assign(size_t(ws.out_rows()) * d, 0.0f);
 
   if (use_masked) {
     const int T1 = batch.masked.num_tokens(), mask = cfg_.mask_id();
@@ -222,7 +227,7 @@ PretrainLosses S3RecModel::pretrain_step(const PretrainBatch& batch, const Attri
       }
     for (int it : mneg)
       if (it < 1 || it > cfg_.n_items) throw std::invalid_argument("pretrain batch: negative item out of range");
-    attribute_objectives(*this, {&aap_, &map_, w.aap, w.map}, attrs, F, dF.data(), rows, items, nu, out.aap,
+    attribute_objectives(*this, ws, {&aap_, &map_, w.aap, w.map}, attrs, F, dF.data(), rows, items, nu, out.aap,
                          out.map);
     if (w.mip != 0.0f) out.mip = masked_item_objective(*this, mip_, w.mip, F, dF.data(), mrows, mpos, mneg);
   }

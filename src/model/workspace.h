@@ -45,6 +45,9 @@ struct Workspace {
   // Backward scratch
   std::vector<float> dx, dx_prev, dtmp, dctx, dq, dkv, dinner, dxq;
 
+  // Pre-training heads, reused across steps (sgemm overwrites them: no zeroing needed)
+  std::vector<float> head_x, head_h, head_s, head_dh, head_dx, head_dF;
+
   bool train = false;
 
   int out_rows() const { return int(qrows.size()); }
