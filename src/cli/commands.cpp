@@ -277,6 +277,7 @@ int cmd_generate(const Args& a) {
   if (a.help) {
     std::printf(
         "usage: s3rec generate --output=DIR [--dataset=synthetic] [--users=2000] [--items=800] [--seed=7]\n"
+        "                      [--clusters=16] [--p_follow=0.55] [--p_taste=0.35]\n"
         "Writes a synthetic dataset (latent tastes, attributes that reveal them, sequential transitions)\n"
         "in the reference format: DIR/NAME.txt, DIR/NAME_item2attributes.json, DIR/NAME_sample.txt.\n");
     return 0;
@@ -288,6 +289,9 @@ int cmd_generate(const Args& a) {
     else if (k == "dataset") name = v;
     else if (k == "users") o.users = std::stoi(v);
     else if (k == "items") o.items = std::stoi(v);
+    else if (k == "clusters") o.clusters = std::stoi(v);
+    else if (k == "p_follow") o.p_follow = std::stod(v);
+    else if (k == "p_taste") o.p_taste = std::stod(v);
     else if (k == "seed") o.seed = std::stoull(v);
     else throw std::invalid_argument("generate: unknown option --" + k);
   }
