@@ -99,9 +99,16 @@ void print_table(const Metrics& valid, const Metrics& test) {
   }
 }
 
+// {"valid": {...}, "test": {...}, extra...} with metrics in protocol order (HR@1, HR@5, NDCG@5, ...).
 void write_results(const std::string& path, const Metrics& valid, const Metrics& test, nlohmann::json extra = {}) {
-  nlohmann::json j = {{"valid", metrics_json(valid)}, {"test", metrics_json(test)}};
-  if (!extra.is_null()) j.update(extra);
+  auto ordered = [](const Metrics& m) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : m) j[k] = v;
+    return j;
+  };
+  nlohmann::ordered_json j = {{"valid", ordered(valid)}, {"test", ordered(test)}};
+  if (!extra.is_null())
+    for (const auto& [k, v] : extra.items()) j[k] = v;
   write_file_atomic(path, j.dump(2) + "\n");
 }
 
