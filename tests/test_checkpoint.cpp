@@ -5,6 +5,8 @@
 
 #include "s3rec/checkpoint.h"
 #include "s3rec/safetensors.h"
+#include "s3rec/synthetic.h"
+#include "s3rec/training.h"
 
 using namespace s3rec;
 namespace fs = std::filesystem;
@@ -97,4 +99,45 @@ TEST(Checkpoint, TruncatedOrCorruptFilesFailClearly) {
     EXPECT_NE(std::string(e.what()).find(q), std::string::npos) << "names the file: " << e.what();
   }
   EXPECT_THROW(load_checkpoint(tmp("missing.safetensors"), b), std::runtime_error);
+}
+
+// Pre-training 2 epochs in one go equals 1 epoch, save, load into a fresh model and
+// optimizer, then the 2nd epoch (what --resume does): bit for bit.
+TEST(Checkpoint, ResumedPretrainingMatchesUninterrupted) {
+  SyntheticOptions so;
+  so.users = 60;
+  so.items = 120;
+  so.clusters = 4;
+  so.max_length = 10;
+  const Dataset d = make_synthetic(so);
+  ModelConfig c = small();
+  c.n_items = d.n_items;
+  c.n_attributes = d.n_attributes;
+  PretrainOptions po;
+  po.epochs = 2;
+  po.batch_size = 32;
+
+  S3RecModel straight(c);
+  straight.init_weights(5);
+  Adam a1(straight.params().total(), AdamConfig{});
+  pretrain(straight, a1, d, po, {}, {});
+
+  S3RecModel first(c);
+  first.init_weights(5);
+  Adam a2(first.params().total(), AdamConfig{});
+  po.epochs = 1;
+  pretrain(first, a2, d, po, {}, {});
+  const std::string p = tmp("resume.safetensors");
+  save_checkpoint(p, first, {{"epoch", "1"}}, &a2);
+  EXPECT_NE(first.params().values(), straight.params().values());
+
+  S3RecModel resumed(c);
+  resumed.init_weights(99);  // overwritten by the checkpoint
+  Adam a3(resumed.params().total(), AdamConfig{});
+  load_checkpoint(p, resumed, &a3);
+  po.epochs = 2;
+  po.start_epoch = 1;
+  pretrain(resumed, a3, d, po, {}, {});
+  EXPECT_EQ(resumed.params().values(), straight.params().values());
+  EXPECT_EQ(a3.steps(), a1.steps());
 }

@@ -15,7 +15,9 @@ class PretrainSampler {
  public:
   PretrainSampler(const Dataset& d, int max_len, float mask_ratio);
   size_t num_samples() const { return samples_.size(); }
-  void shuffle(Rng& rng);  // a new order for the epoch (Fisher-Yates)
+  // The epoch's order: a Fisher-Yates shuffle of the canonical order (user, then
+  // length), so an epoch's order depends only on its RNG (resuming is exact).
+  void shuffle(Rng& rng);
   // Samples [begin, end) of the current order. Draw order per sample: the mask
   // and negative of each position left to right, then segment length k, start j
   // and the negative segment's start.
@@ -26,7 +28,7 @@ class PretrainSampler {
   const Dataset& d_;
   int max_len_;
   float mask_ratio_;
-  std::vector<Sample> samples_;
+  std::vector<Sample> canonical_, samples_;
   std::vector<int> long_sequence_;  // all users' full sequences back to back
 };
 
@@ -37,13 +39,13 @@ class FinetuneSampler {
   // train_fraction < 1 keeps the first ceil(fraction * len) items of each training part s[0:n-2].
   FinetuneSampler(const Dataset& d, int max_len, double train_fraction = 1.0);
   size_t num_users() const { return users_.size(); }
-  void shuffle(Rng& rng);
+  void shuffle(Rng& rng);  // Fisher-Yates of the canonical (ascending user) order
   void make_batch(size_t begin, size_t end, Rng& rng, FinetuneBatch& out) const;
 
  private:
   const Dataset& d_;
   int max_len_;
-  std::vector<int> users_;     // users with a non-empty input
+  std::vector<int> canonical_, users_;  // users with a non-empty input
   std::vector<int> train_len_; // per user: length of the (possibly reduced) training part
   std::vector<std::vector<int>> sorted_items_;  // per user, for rejection sampling
 };

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 
 #include "s3rec/checkpoint.h"
@@ -155,17 +156,16 @@ int cmd_pretrain(const Args& a) {
     std::fprintf(stderr, "resuming from %s (epoch %d)\n", path.c_str(), ep);
   }
   JsonlWriter log(s.run_dir + "/log.jsonl");
-  ProgressBar* bar = nullptr;
+  std::optional<ProgressBar> bar;
   int epoch_now = o.start_epoch;
   TrainHooks hooks;
   hooks.on_batch = [&](long done, long total) {
-    if (!bar) bar = new ProgressBar("pretrain epoch " + std::to_string(epoch_now + 1), total);
+    if (!bar) bar.emplace("pretrain epoch " + std::to_string(epoch_now + 1), total);
     bar->update(done);
   };
   pretrain(model, adam, s.data, o, hooks, [&](const PretrainEpoch& e) {
     if (bar) bar->finish();
-    delete bar;
-    bar = nullptr;
+    bar.reset();
     epoch_now = e.epoch;
     std::printf("epoch %d: aap %.4f mip %.4f map %.4f sp %.4f (per sample), %.1fs\n", e.epoch, e.losses.aap / e.samples,
                 e.losses.mip / e.samples, e.losses.map / e.samples, e.losses.sp / e.samples, e.seconds);
@@ -182,7 +182,6 @@ int cmd_pretrain(const Args& a) {
       std::fprintf(stderr, "saved %s\n", path.c_str());
     }
   });
-  delete bar;
   return 0;
 }
 
@@ -212,17 +211,16 @@ int cmd_finetune(const Args& a) {
   o.seed = uint64_t(c.seed);
   o.train_fraction = c.train_fraction;
   JsonlWriter log(s.run_dir + "/log.jsonl");
-  ProgressBar* bar = nullptr;
+  std::optional<ProgressBar> bar;
   int epoch_now = 0;
   TrainHooks hooks;
   hooks.on_batch = [&](long done, long total) {
-    if (!bar) bar = new ProgressBar("finetune epoch " + std::to_string(epoch_now + 1), total);
+    if (!bar) bar.emplace("finetune epoch " + std::to_string(epoch_now + 1), total);
     bar->update(done);
   };
   const FinetuneResult r = finetune(model, adam, s.data, o, hooks, [&](const FinetuneEpoch& e) {
     if (bar) bar->finish();
-    delete bar;
-    bar = nullptr;
+    bar.reset();
     epoch_now = e.epoch;
     std::printf("epoch %d: loss %.4f, valid %s %.4f%s, %.1fs\n", e.epoch, e.loss, selection_metric(o.eval_mode),
                 e.score, e.improved ? " *" : "", e.seconds);
@@ -230,7 +228,6 @@ int cmd_finetune(const Args& a) {
     log.write({{"stage", "finetune"}, {"epoch", e.epoch}, {"loss", e.loss}, {"valid", metrics_json(e.valid)},
                {"improved", e.improved}, {"seconds", e.seconds}});
   });
-  delete bar;
   const std::string name = c.pre_model_path.empty() ? "SASRec" : "S3Rec";
   const std::string model_file = s.run_dir + "/" + name + "-" + c.dataset + "-finetuned.safetensors";
   save_checkpoint(model_file, model,

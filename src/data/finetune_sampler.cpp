@@ -23,11 +23,13 @@ FinetuneSampler::FinetuneSampler(const Dataset& d, int max_len, double train_fra
     if (train_len_[u] < 2) continue;  // input s[0:len-1] would be empty
     sorted_items_[u] = s;
     std::sort(sorted_items_[u].begin(), sorted_items_[u].end());
-    users_.push_back(u);
+    canonical_.push_back(u);
   }
+  users_ = canonical_;
 }
 
 void FinetuneSampler::shuffle(Rng& rng) {
+  users_ = canonical_;
   for (size_t i = users_.size(); i > 1; --i) std::swap(users_[i - 1], users_[rng.uniform_int(0, i - 1)]);
 }
 

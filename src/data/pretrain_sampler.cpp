@@ -12,12 +12,14 @@ PretrainSampler::PretrainSampler(const Dataset& d, int max_len, float mask_ratio
     if (s.size() < 3) continue;
     const int n = int(s.size()) - 2;  // training part
     const int start = std::max(0, n - max_len);
-    for (int len = 1; len <= n - start; ++len) samples_.push_back({u, start, len});
+    for (int len = 1; len <= n - start; ++len) canonical_.push_back({u, start, len});
     long_sequence_.insert(long_sequence_.end(), s.begin(), s.end());
   }
+  samples_ = canonical_;
 }
 
 void PretrainSampler::shuffle(Rng& rng) {
+  samples_ = canonical_;
   for (size_t i = samples_.size(); i > 1; --i) std::swap(samples_[i - 1], samples_[rng.uniform_int(0, i - 1)]);
 }
 
