@@ -24,5 +24,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 // stored config against m.config(); throws std::runtime_error naming the file and mismatch.
 void load_checkpoint(const std::string& path, S3RecModel& m, Adam* optim = nullptr);
 std::string optimizer_path(const std::string& checkpoint_path);
+// The configuration as stored in the metadata (a JSON object with ModelConfig's fields).
+std::string model_config_json(const ModelConfig& c);
 
 }  // namespace s3rec

@@ -12,11 +12,15 @@ Args parse_args(int argc, char** argv, int first) {
       a.help = true;
       continue;
     }
+    if (s == "-k" && i + 1 < argc) {  // the one short option: recommend -k N
+      a.kv.emplace_back("k", argv[++i]);
+      continue;
+    }
     if (s.rfind("--", 0) != 0 || s.size() < 3) throw std::invalid_argument("expected --key=value, got '" + s + "'");
     const size_t eq = s.find('=');
     if (eq != std::string::npos) {
       a.kv.emplace_back(s.substr(2, eq - 2), s.substr(eq + 1));
-    } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+    } else if (i + 1 < argc && argv[i + 1][0] != '-') {
       a.kv.emplace_back(s.substr(2), argv[++i]);
     } else {
       a.kv.emplace_back(s.substr(2), "true");

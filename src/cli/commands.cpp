@@ -15,6 +15,7 @@
 #include "s3rec/progress.h"
 #include "s3rec/synthetic.h"
 #include "s3rec/training.h"
+#include "s3rec/vocabulary.h"
 #include "util/atomic_write.h"
 
 namespace fs = std::filesystem;
@@ -230,9 +231,11 @@ int cmd_finetune(const Args& a) {
   });
   const std::string name = c.pre_model_path.empty() ? "SASRec" : "S3Rec";
   const std::string model_file = s.run_dir + "/" + name + "-" + c.dataset + "-finetuned.safetensors";
-  save_checkpoint(model_file, model,
-                  {{"dataset", c.dataset}, {"stage", "finetune"}, {"best_epoch", std::to_string(r.best_epoch)},
-                   {"seed", std::to_string(c.seed)}});
+  // the vocabulary travels with the model, so serving needs no dataset
+  auto meta = Vocabulary::from_dataset(s.data).to_metadata();
+  meta.insert({{"dataset", c.dataset}, {"stage", "finetune"}, {"best_epoch", std::to_string(r.best_epoch)},
+               {"seed", std::to_string(c.seed)}});
+  save_checkpoint(model_file, model, meta);
   std::printf("best epoch %d of %d; %s evaluation of the best model:\n", r.best_epoch, r.epochs_run,
               eval_mode_name(o.eval_mode));
   print_table(r.valid, r.test);

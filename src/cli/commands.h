@@ -19,5 +19,7 @@ int cmd_finetune(const Args& a);
 int cmd_evaluate(const Args& a);
 int cmd_run(const Args& a);
 int cmd_generate(const Args& a);
+int cmd_recommend(const Args& a);
+int cmd_serve(const Args& a);
 
 }  // namespace s3rec::cli

@@ -16,6 +16,8 @@ const char* kUsage =
     "  evaluate   evaluate a saved model (--model_path) with --eval_mode=sampled|full\n"
     "  run        RecBole style: --train_stage=pretrain|finetune\n"
     "  generate   write a synthetic dataset in the reference format\n"
+    "  recommend  next-item recommendations from a trained model (one history, a user, a file)\n"
+    "  serve      HTTP/JSON recommendation server\n"
     "Every command takes --help. Configuration: --config_files=a.yaml,b.yaml and --key=value.\n";
 
 }  // namespace
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
     if (cmd == "evaluate") return cmd_evaluate(a);
     if (cmd == "run") return cmd_run(a);
     if (cmd == "generate") return cmd_generate(a);
+    if (cmd == "recommend") return cmd_recommend(a);
+    if (cmd == "serve") return cmd_serve(a);
     std::fprintf(stderr, "s3rec: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::exception& e) {

@@ -24,6 +24,12 @@ nlohmann::json config_json(const ModelConfig& c) {
           {"n_attributes", c.n_attributes}};
 }
 
+}  // namespace
+
+std::string model_config_json(const ModelConfig& c) { return config_json(c).dump(); }
+
+namespace {
+
 ModelConfig config_from_json(const std::string& path, const std::string& text) {
   try {
     const auto j = nlohmann::json::parse(text);

@@ -1,0 +1,228 @@
+// `s3rec recommend` (one history, a dataset user, or a file of histories) and
+// `s3rec serve` (HTTP/JSON until SIGTERM or SIGINT).
+#include <omp.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "s3rec/dataset.h"
+#include "s3rec/recommender.h"
+#include "serve/http_server.h"
+#include "util/atomic_write.h"
+
+namespace s3rec::cli {
+
+namespace {
+
+std::vector<std::string> split_ws(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> out;
+  for (std::string t; in >> t;) out.push_back(t);
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& s) {  // "a,b c" -> {a, b, c}
+  std::string t = s;
+  for (char& c : t)
+    if (c == ',') c = ' ';
+  return split_ws(t);
+}
+
+int parse_int(const std::string& key, const std::string& v, int lo, int hi) {
+  size_t used = 0;
+  long x = 0;
+  try {
+    x = std::stol(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v.size() || v.empty() || x < lo || x > hi)
+    throw std::invalid_argument("--" + key + " must be an integer in " + std::to_string(lo) + ".." +
+                                std::to_string(hi) + ", got '" + v + "'");
+  return int(x);
+}
+
+bool parse_bool(const std::string& key, const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  throw std::invalid_argument("--" + key + " must be true or false, got '" + v + "'");
+}
+
+nlohmann::ordered_json rec_json(const Recommendation& r) { return {{"items", r.items}, {"scores", r.scores}}; }
+
+}  // namespace
+
+int cmd_recommend(const Args& a) {
+  if (a.help) {
+    std::printf(
+        "usage: s3rec recommend --model=FILE (--items=\"3 17 42\" | --user=U --data_path=DIR --dataset=NAME |\n"
+        "                       --batch=FILE --output=FILE) [-k 10] [--exclude_history=true]\n"
+        "                       [--candidates=\"i j ...\"] [--attributes=\"a b ...\"] [--json] [--threads=N]\n"
+        "Recommends the next items for a history (oldest first), using the item ids of the dataset.\n"
+        "  --items       the history, items separated by spaces or commas\n"
+        "  --user        take the user's whole sequence from the dataset (--data_path, --dataset,\n"
+        "                --item_attribute for RecBole files)\n"
+        "  --batch       a file with one history per line; writes JSON lines to --output\n"
+        "                ({\"line\": n, \"items\": [...], \"scores\": [...]} or {\"line\": n, \"error\": ...})\n"
+        "  -k, --k       how many items (default 10)\n"
+        "  --candidates  rank only these items;  --attributes  only items having one of these attributes\n"
+        "  --json        print {\"items\": [...], \"scores\": [...]} instead of a table\n");
+    return 0;
+  }
+  std::string model, items, user, data_path = "dataset", dataset, batch, output, item_attribute;
+  int k = 10;
+  bool json = false;
+  RecommendOptions o;
+  for (const auto& [key, v] : a.kv) {
+    if (key == "model" || key == "model_path") model = v;
+    else if (key == "items") items = v;
+    else if (key == "user") user = v;
+    else if (key == "data_path") data_path = v;
+    else if (key == "dataset") dataset = v;
+    else if (key == "item_attribute") item_attribute = v;
+    else if (key == "batch") batch = v;
+    else if (key == "output") output = v;
+    else if (key == "k") k = parse_int(key, v, 1, 1 << 30);
+    else if (key == "json") json = parse_bool(key, v);
+    else if (key == "exclude_history") o.exclude_history = parse_bool(key, v);
+    else if (key == "candidates") o.candidates = split_list(v);
+    else if (key == "attributes") o.attributes = split_list(v);
+    else if (key == "threads") omp_set_num_threads(parse_int(key, v, 1, 1024));
+    else throw std::invalid_argument("recommend: unknown option --" + key + " (see s3rec recommend --help)");
+  }
+  if (model.empty()) throw std::invalid_argument("recommend: --model=FILE is required");
+  if (int(!items.empty()) + int(!user.empty()) + int(!batch.empty()) != 1)
+    throw std::invalid_argument("recommend: give exactly one of --items, --user and --batch");
+  const Recommender rec(model);
+
+  if (!batch.empty()) {
+    if (output.empty()) throw std::invalid_argument("recommend: --batch needs --output=FILE");
+    std::ifstream in(batch);
+    if (!in) throw std::runtime_error(batch + ": cannot open");
+    std::vector<std::string> out;  // one JSON line per input line, in input order
+    std::vector<std::vector<std::string>> chunk;
+    std::vector<size_t> slots;  // out index of each chunk entry
+    long line_no = 0, done = 0, failed = 0;
+    auto flush = [&] {
+      if (chunk.empty()) return;
+      const auto recs = rec.recommend_batch(chunk, k, o);
+      for (size_t i = 0; i < recs.size(); ++i) {
+        nlohmann::ordered_json j = {{"line", long(slots[i]) + 1}};
+        j.update(rec_json(recs[i]));
+        out[slots[i]] = j.dump();
+      }
+      done += long(recs.size());
+      chunk.clear();
+      slots.clear();
+    };
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      out.emplace_back();
+      auto h = split_ws(line);
+      std::string problem = h.empty() ? "empty history" : "";
+      for (const auto& t : h)
+        if (problem.empty() && rec.vocabulary().item_id(t) == 0) problem = "unknown item '" + t + "'";
+      if (!problem.empty()) {
+        ++failed;
+        if (failed <= 5) std::fprintf(stderr, "%s:%ld: %s\n", batch.c_str(), line_no, problem.c_str());
+        out.back() = nlohmann::ordered_json{{"line", line_no}, {"error", problem}}.dump();
+        continue;
+      }
+      chunk.push_back(std::move(h));
+      slots.push_back(out.size() - 1);
+      if (chunk.size() == 512) flush();
+    }
+    flush();
+    std::string text;
+    for (const auto& l : out) text += l + "\n";
+    write_file_atomic(output, text);
+    std::fprintf(stderr, "%ld histories answered, %ld refused; wrote %s\n", done, failed, output.c_str());
+    return failed > 0 ? 1 : 0;
+  }
+
+  std::vector<std::string> history;
+  if (!user.empty()) {
+    if (dataset.empty()) throw std::invalid_argument("recommend: --user needs --dataset (and --data_path)");
+    LoadOptions lo;
+    lo.generate_sample_if_missing = false;
+    lo.item_attribute = split_list(item_attribute);
+    const Dataset d = load_dataset(data_path, dataset, lo);
+    int row = -1;
+    for (int u = 0; u < d.num_users() && row < 0; ++u)
+      if (d.user_tokens[u] == user) row = u;
+    if (row < 0) throw std::invalid_argument("recommend: user '" + user + "' is not in " + dataset);
+    for (int i : d.user_seqs[row]) history.push_back(d.item_tokens[i]);
+  } else {
+    history = split_list(items);
+  }
+  const Recommendation r = rec.recommend(history, k, o);
+  if (json) {
+    std::printf("%s\n", rec_json(r).dump().c_str());
+  } else {
+    std::printf("%4s  %-16s %10s\n", "rank", "item", "score");
+    for (size_t i = 0; i < r.items.size(); ++i) std::printf("%4zu  %-16s %10.4f\n", i + 1, r.items[i].c_str(), r.scores[i]);
+  }
+  return 0;
+}
+
+int cmd_serve(const Args& a) {
+  if (a.help) {
+    std::printf(
+        "usage: s3rec serve --model=FILE [--port=8080] [--host=127.0.0.1] [--threads=N] [--max_queue=256]\n"
+        "                   [--max_body_bytes=1048576] [--max_history=1000] [--max_batch=1000]\n"
+        "Serves recommendations over HTTP/JSON until SIGTERM or SIGINT (in-flight requests are answered):\n"
+        "  POST /v1/recommend        {\"items\": [...], \"k\": 10, \"exclude_history\": true}\n"
+        "  POST /v1/recommend/batch  {\"histories\": [[...], ...], \"k\": 10}\n"
+        "  GET  /healthz             GET /v1/model\n"
+        "Bad requests get a 4xx status with {\"error\": \"...\"}. See docs/serving.md.\n");
+    return 0;
+  }
+  std::string model;
+  serve::ServerOptions so;
+  for (const auto& [key, v] : a.kv) {
+    if (key == "model" || key == "model_path") model = v;
+    else if (key == "port") so.port = parse_int(key, v, 0, 65535);
+    else if (key == "host") so.host = v;
+    else if (key == "threads") so.threads = parse_int(key, v, 1, 1024);
+    else if (key == "max_queue") so.max_queue = parse_int(key, v, 1, 1 << 20);
+    else if (key == "max_body_bytes") so.limits.max_body_bytes = size_t(parse_int(key, v, 64, 1 << 30));
+    else if (key == "max_history") so.limits.max_history = parse_int(key, v, 1, 1 << 24);
+    else if (key == "max_batch") so.limits.max_batch = parse_int(key, v, 1, 1 << 20);
+    else throw std::invalid_argument("serve: unknown option --" + key + " (see s3rec serve --help)");
+  }
+  if (model.empty()) throw std::invalid_argument("serve: --model=FILE is required");
+  const Recommender rec(model);
+  // SIGTERM/SIGINT are taken by a watcher thread (blocked everywhere else) that stops the server.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  serve::HttpServer server(rec, so);
+  const int port = server.bind();
+  std::fprintf(stderr, "serving %s (%d items) on http://%s:%d\n", model.c_str(), rec.config().n_items,
+               so.host.c_str(), port);
+  std::atomic<bool> signalled{false};
+  std::thread watcher([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    signalled = true;
+    std::fprintf(stderr, "signal %d: stopping after in-flight requests\n", sig);
+    server.stop();
+  });
+  server.run();
+  // run() also returns if listening fails; wake the watcher so it can be joined
+  if (!signalled) pthread_kill(watcher.native_handle(), SIGTERM);
+  watcher.join();
+  std::fprintf(stderr, "stopped\n");
+  return 0;
+}
+
+}  // namespace s3rec::cli

@@ -1,0 +1,275 @@
+// Serving: the Recommender API against a brute-force ranking, the JSON API's answer
+// to each class of bad request, and the HTTP server on loopback (concurrent
+// requests answer exactly what sequential calls answer).
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <thread>
+
+#include "s3rec/checkpoint.h"
+#include "s3rec/recommender.h"
+#include "serve/http_api.h"
+#include "serve/http_server.h"
+
+using namespace s3rec;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kItems = 30, kAttrs = 6;
+
+ModelConfig tiny() {
+  ModelConfig c;
+  c.hidden_size = 16;
+  c.inner_size = 32;
+  c.n_items = kItems;
+  c.n_attributes = kAttrs;
+  c.max_seq_length = 8;
+  return c;
+}
+
+// Items are named "sku-<id>", attributes "color-<id>"; item i has attribute 1 + i % 6.
+Vocabulary tiny_vocab() {
+  Dataset d;
+  d.n_items = kItems;
+  d.n_attributes = kAttrs;
+  d.item_tokens = {"[PAD]"};
+  for (int i = 1; i <= kItems; ++i) d.item_tokens.push_back("sku-" + std::to_string(i));
+  d.attribute_tokens = {"[PAD]"};
+  for (int a = 1; a <= kAttrs; ++a) d.attribute_tokens.push_back("color-" + std::to_string(a));
+  d.item_attributes.assign(kItems + 1, {});
+  for (int i = 1; i <= kItems; ++i) d.item_attributes[i] = {1 + i % kAttrs};
+  return Vocabulary::from_dataset(d);
+}
+
+const std::string& model_file() {
+  static const std::string path = [] {
+    const fs::path dir = fs::temp_directory_path() / "s3rec_serving_test";
+    fs::create_directories(dir);
+    const std::string p = (dir / "model.safetensors").string();
+    S3RecModel m(tiny());
+    m.init_weights(3);
+    // larger item embeddings so that scores are well separated
+    float* E = m.params().value(m.item_embeddings_id());
+    for (int i = 0; i < (kItems + 2) * 16; ++i) E[i] *= 20.0f;
+    save_checkpoint(p, m, tiny_vocab().to_metadata());
+    return p;
+  }();
+  return path;
+}
+
+std::vector<std::string> skus(std::initializer_list<int> ids) {
+  std::vector<std::string> v;
+  for (int i : ids) v.push_back("sku-" + std::to_string(i));
+  return v;
+}
+
+// Brute force: encode the history, score every item row 1..N, sort by (score desc, id asc).
+std::vector<int> brute_force(const std::vector<int>& history, bool exclude) {
+  S3RecModel m(tiny());
+  load_checkpoint(model_file(), m);
+  PackedSeqs s;
+  const std::vector<int> h(history.end() - std::min<long>(long(history.size()), 8), history.end());
+  s.add(h);
+  std::vector<float> f(16);
+  m.encode_last(s, true, f.data());
+  const float* E = m.params().value(m.item_embeddings_id());
+  std::vector<std::pair<float, int>> scored;
+  for (int i = 1; i <= kItems; ++i) {
+    if (exclude && std::count(history.begin(), history.end(), i)) continue;
+    float x = 0;
+    for (int j = 0; j < 16; ++j) x += E[i * 16 + j] * f[j];
+    scored.emplace_back(-x, i);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<int> ids;
+  for (auto& [x, i] : scored) ids.push_back(i);
+  return ids;
+}
+
+int id_of(const std::string& sku) { return std::stoi(sku.substr(4)); }
+
+}  // namespace
+
+TEST(Recommender, RanksLikeBruteForceAndExcludesHistory) {
+  const Recommender rec(model_file());
+  EXPECT_EQ(rec.config().n_items, kItems);
+  const std::vector<int> history = {4, 9, 4, 17, 2, 30, 11, 5, 8, 21};  // longer than max_seq_length
+  std::vector<std::string> tokens;
+  for (int i : history) tokens.push_back("sku-" + std::to_string(i));
+  for (bool exclude : {true, false}) {
+    RecommendOptions o;
+    o.exclude_history = exclude;
+    const Recommendation r = rec.recommend(tokens, 10, o);
+    const std::vector<int> expect = brute_force(history, exclude);
+    ASSERT_EQ(r.items.size(), 10u);
+    for (size_t i = 0; i < 10; ++i) EXPECT_EQ(id_of(r.items[i]), expect[i]) << "rank " << i;
+    EXPECT_TRUE(std::is_sorted(r.scores.rbegin(), r.scores.rend()));
+  }
+  // everything, history included: exactly the N real items, never padding or the mask token
+  RecommendOptions all;
+  all.exclude_history = false;
+  const Recommendation r = rec.recommend(tokens, kItems, all);
+  std::vector<int> ids;
+  for (const auto& t : r.items) ids.push_back(id_of(t));
+  std::sort(ids.begin(), ids.end());
+  std::vector<int> every(kItems);
+  std::iota(every.begin(), every.end(), 1);
+  EXPECT_EQ(ids, every);
+  // with the history excluded, fewer than k remain
+  EXPECT_EQ(rec.recommend(tokens, kItems).items.size(), size_t(kItems - 9));
+}
+
+TEST(Recommender, CandidatesAttributesAndBatches) {
+  const Recommender rec(model_file());
+  RecommendOptions o;
+  o.candidates = skus({3, 5, 7, 9, 11});
+  const Recommendation c = rec.recommend(skus({1, 2, 3}), 10, o);
+  EXPECT_EQ(c.items.size(), 4u);  // 3 is in the history
+  for (const auto& t : c.items) EXPECT_NE(std::find(o.candidates.begin(), o.candidates.end(), t), o.candidates.end());
+
+  RecommendOptions a;
+  a.attributes = {"color-2"};  // items with i % 6 == 1
+  const Recommendation f = rec.recommend(skus({1, 2}), 10, a);
+  EXPECT_EQ(f.items.size(), 4u);  // 7, 13, 19, 25 (1 is in the history)
+  for (const auto& t : f.items) EXPECT_EQ(id_of(t) % 6, 1) << t;
+
+  const std::vector<std::vector<std::string>> hs = {skus({1}), skus({5, 6, 7}), skus({30, 29, 28, 27})};
+  const auto batch = rec.recommend_batch(hs, 5);
+  for (size_t b = 0; b < hs.size(); ++b) {
+    const Recommendation one = rec.recommend(hs[b], 5);
+    EXPECT_EQ(batch[b].items, one.items);
+    EXPECT_EQ(batch[b].scores, one.scores);
+  }
+}
+
+TEST(Recommender, RefusesWhatItCannotAnswer) {
+  const Recommender rec(model_file());
+  EXPECT_THROW(rec.recommend({"sku-99"}, 5), RequestError);
+  EXPECT_THROW(rec.recommend({"7"}, 5), RequestError);  // ids are not tokens here
+  EXPECT_THROW(rec.recommend({}, 5), RequestError);
+  EXPECT_THROW(rec.recommend(skus({1}), 0), RequestError);
+  EXPECT_THROW(rec.recommend(skus({1}), kItems + 1), RequestError);
+  RecommendOptions o;
+  o.attributes = {"color-9"};
+  EXPECT_THROW(rec.recommend(skus({1}), 5, o), RequestError);
+  EXPECT_THROW(Recommender("/nonexistent.safetensors"), std::runtime_error);
+}
+
+TEST(HttpApi, AnswersRequestsAndEndpoints) {
+  const Recommender rec(model_file());
+  const serve::Api api(rec, {});
+  auto r = api.handle("POST", "/v1/recommend", R"({"items":["sku-1","sku-2"],"k":3})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["items"], json(rec.recommend(skus({1, 2}), 3).items));
+  EXPECT_EQ(j["scores"].size(), 3u);
+  r = api.handle("POST", "/v1/recommend/batch", R"({"histories":[["sku-1"],["sku-3","sku-4"]],"k":2})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["results"].size(), 2u);
+  r = api.handle("GET", "/healthz", "");
+  EXPECT_EQ(r.status, 200);
+  r = api.handle("GET", "/v1/model", "");
+  ASSERT_EQ(r.status, 200);
+  j = json::parse(r.body);
+  EXPECT_EQ(j["n_items"], kItems);
+  EXPECT_EQ(j["config"]["hidden_size"], 16);
+  EXPECT_EQ(j["checkpoint"], rec.checkpoint_identity());
+}
+
+TEST(HttpApi, EveryBadRequestClassGetsA4xxWithAnError) {
+  const Recommender rec(model_file());
+  serve::Limits lim;
+  lim.max_body_bytes = 2000;
+  lim.max_history = 20;
+  lim.max_batch = 3;
+  const serve::Api api(rec, lim);
+  std::string long_history = R"({"items":[)";
+  for (int i = 0; i < 21; ++i) long_history += std::string(i ? "," : "") + "\"sku-1\"";
+  long_history += "]}";
+  const std::vector<std::tuple<std::string, std::string, std::string, int>> cases = {
+      {"malformed JSON", "/v1/recommend", R"({"items":["sku-1")", 400},
+      {"not an object", "/v1/recommend", R"(["sku-1"])", 400},
+      {"items missing", "/v1/recommend", R"({"k":3})", 400},
+      {"items not an array", "/v1/recommend", R"({"items":"sku-1"})", 400},
+      {"item of wrong type", "/v1/recommend", R"({"items":[{"id":1}]})", 400},
+      {"k of wrong type", "/v1/recommend", R"({"items":["sku-1"],"k":"3"})", 400},
+      {"k too small", "/v1/recommend", R"({"items":["sku-1"],"k":0})", 400},
+      {"k too large", "/v1/recommend", R"({"items":["sku-1"],"k":31})", 400},
+      {"exclude_history not bool", "/v1/recommend", R"({"items":["sku-1"],"exclude_history":1})", 400},
+      {"unknown item", "/v1/recommend", R"({"items":["sku-1","sku-77"]})", 400},
+      {"unknown field", "/v1/recommend", R"({"items":["sku-1"],"kk":3})", 400},
+      {"empty history", "/v1/recommend", R"({"items":[]})", 400},
+      {"history too long", "/v1/recommend", long_history, 400},
+      {"unknown candidate", "/v1/recommend", R"({"items":["sku-1"],"candidates":["x"]})", 400},
+      {"batch too large", "/v1/recommend/batch", R"({"histories":[["sku-1"],["sku-1"],["sku-1"],["sku-1"]]})", 400},
+      {"batch of wrong type", "/v1/recommend/batch", R"({"histories":["sku-1"]})", 400},
+      {"oversize body", "/v1/recommend", std::string(2001, ' '), 413},
+  };
+  for (const auto& [what, path, body, status] : cases) {
+    const serve::Reply r = api.handle("POST", path, body);
+    EXPECT_EQ(r.status, status) << what << ": " << r.body;
+    const json j = json::parse(r.body);
+    EXPECT_TRUE(j.contains("error") && j["error"].is_string() && !j["error"].get<std::string>().empty()) << what;
+  }
+  EXPECT_EQ(api.handle("GET", "/v1/recommend", "").status, 405);
+  EXPECT_EQ(api.handle("POST", "/healthz", "").status, 405);
+  EXPECT_EQ(api.handle("GET", "/v2/anything", "").status, 404);
+}
+
+TEST(HttpServer, LoopbackConcurrentAnswersEqualSequential) {
+  const Recommender rec(model_file());
+  serve::ServerOptions so;
+  so.port = 0;
+  so.threads = 3;
+  so.limits.max_body_bytes = 4096;
+  serve::HttpServer server(rec, so);
+  const int port = server.bind();
+  std::thread runner([&] { server.run(); });
+
+  // what sequential API calls answer, one per history
+  std::vector<std::string> bodies, expected;
+  for (int h = 0; h < 24; ++h) {
+    json items = json::array();
+    for (int i = 0; i <= h % 9; ++i) items.push_back("sku-" + std::to_string(1 + (h * 7 + i * 3) % kItems));
+    bodies.push_back(json{{"items", items}, {"k", 5}}.dump());
+    expected.push_back(serve::Api(rec, so.limits).handle("POST", "/v1/recommend", bodies.back()).body);
+  }
+  std::vector<std::thread> clients;
+  std::vector<int> mismatches(4, 0), failures(4, 0);
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&, t] {
+      httplib::Client cli("127.0.0.1", port);
+      for (int round = 0; round < 5; ++round)
+        for (size_t h = size_t(t); h < bodies.size(); h += 2) {
+          auto res = cli.Post("/v1/recommend", bodies[h], "application/json");
+          if (!res || res->status != 200) ++failures[t];
+          else if (res->body != expected[h]) ++mismatches[t];
+        }
+    });
+  for (auto& c : clients) c.join();
+  for (int t = 0; t < 4; ++t) {
+    EXPECT_EQ(failures[t], 0);
+    EXPECT_EQ(mismatches[t], 0);
+  }
+  httplib::Client cli("127.0.0.1", port);
+  auto h = cli.Get("/healthz");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  auto big = cli.Post("/v1/recommend", std::string(8000, ' '), "application/json");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  EXPECT_TRUE(json::parse(big->body).contains("error"));
+  auto bad = cli.Post("/v1/recommend", "{", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  // the server still answers after bad requests, and stops cleanly
+  EXPECT_EQ(cli.Get("/healthz")->status, 200);
+  server.stop();
+  runner.join();
+}
