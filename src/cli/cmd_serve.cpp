@@ -175,9 +175,10 @@ int cmd_recommend(const Args& a) {
 int cmd_serve(const Args& a) {
   if (a.help) {
     std::printf(
-        "usage: s3rec serve --model=FILE [--port=8080] [--host=127.0.0.1] [--threads=N] [--max_queue=256]\n"
+        "usage: s3rec serve --model=FILE [--port=8080] [--host=127.0.0.1] [--threads=16] [--max_queue=256]\n"
         "                   [--max_body_bytes=1048576] [--max_history=1000] [--max_batch=1000]\n"
-        "Serves recommendations over HTTP/JSON until SIGTERM or SIGINT (in-flight requests are answered):\n"
+        "Serves recommendations over HTTP/JSON until SIGTERM or SIGINT (in-flight requests are answered).\n"
+        "--threads workers each serve one connection at a time (keep-alive) and compute on one core.\n"
         "  POST /v1/recommend        {\"items\": [...], \"k\": 10, \"exclude_history\": true}\n"
         "  POST /v1/recommend/batch  {\"histories\": [[...], ...], \"k\": 10}\n"
         "  GET  /healthz             GET /v1/model\n"

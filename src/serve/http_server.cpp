@@ -83,12 +83,13 @@ void send(httplib::Response& res, const Reply& r) {
 
 HttpServer::HttpServer(const Recommender& rec, ServerOptions opt)
     : api_(rec, opt.limits), opt_(std::move(opt)), svr_(std::make_unique<httplib::Server>()) {
-  const int threads = opt_.threads > 0 ? opt_.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = std::max(1, opt_.threads);
   const int max_queue = opt_.max_queue;
   svr_->new_task_queue = [threads, max_queue] { return new BoundedPool(threads, max_queue); };
   // the body limit is enforced by httplib before reading (413); the Api checks it again
   svr_->set_payload_max_length(opt_.limits.max_body_bytes);
   svr_->set_keep_alive_max_count(1000);
+  svr_->set_tcp_nodelay(true);  // small JSON replies: no Nagle delay
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     send(res, api_.handle(req.method, req.path, req.body));
   };

@@ -16,7 +16,9 @@ namespace s3rec::serve {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;   // 0: any free port (see bind())
-  int threads = 0;   // workers; 0 = hardware threads
+  // Workers. httplib keeps a keep-alive connection on one worker, so this bounds the
+  // connections served at once; each worker computes with one core.
+  int threads = 16;
   int max_queue = 256;  // accepted connections waiting for a worker
   Limits limits;
 };

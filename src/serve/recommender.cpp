@@ -92,9 +92,13 @@ std::vector<std::vector<std::pair<int, float>>> Recommender::recommend_ids(
   const int B = seqs.num_seqs();
   std::vector<float> hidden(size_t(B) * d), scores(size_t(B) * N);
   model_->encode_last(seqs, /*causal=*/true, hidden.data());
-  // scores[B x N] = hidden[B x d] . E[1..N]^T
+  // scores[B x N] = hidden[B x d] . E[1..N]^T; a few rows go through gemv, since sgemm
+  // would copy (pack) the whole [N x d] table for every call
   const float* E = model_->params().value(model_->item_embeddings_id()) + d;
-  gemm(false, true, B, N, d, 1.0f, hidden.data(), d, E, d, 0.0f, scores.data(), N);
+  if (B < 8)
+    for (int b = 0; b < B; ++b) gemv(N, d, 1.0f, E, d, hidden.data() + size_t(b) * d, 0.0f, scores.data() + size_t(b) * N);
+  else
+    gemm(false, true, B, N, d, 1.0f, hidden.data(), d, E, d, 0.0f, scores.data(), N);
 
   std::vector<std::vector<std::pair<int, float>>> out(static_cast<size_t>(B));
   std::vector<int> cand;

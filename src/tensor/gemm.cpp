@@ -18,6 +18,15 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
               alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void gemv(int m, int n, float alpha, const float* A, int lda, const float* x, float beta, float* y) {
+  if (m <= 0) return;
+  if (n <= 0) {
+    for (int i = 0; i < m; ++i) y[i] = beta == 0.0f ? 0.0f : beta * y[i];
+    return;
+  }
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, m, n, alpha, A, lda, x, 1, beta, y, 1);
+}
+
 void col_sums(int m, int n, const float* A, int lda, float alpha, float beta, float* y) {
   if (n <= 0) return;
   if (m <= 0) {

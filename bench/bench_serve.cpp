@@ -1,0 +1,141 @@
+// Open-loop HTTP load generator for `s3rec serve`: sends POST /v1/recommend at a
+// fixed rate over keep-alive connections and reports latency percentiles and the
+// achieved throughput. Each request's latency runs from its *scheduled* send time,
+// so a server that falls behind is charged for the queueing (no coordinated omission).
+//
+// usage: bench_serve --port=P [--host=127.0.0.1] [--rate=1000] [--seconds=20]
+//                    [--connections=8] [--k=10] [--histories=FILE] [--json=FILE]
+// FILE: one history per line (the first token is dropped when --drop_first=true, as
+// for the reference format's "user item item ..." lines).
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  double rate = 1000;
+  double seconds = 20;
+  int connections = 8;
+  int k = 10;
+  std::string histories, json;
+  bool drop_first = true;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const size_t eq = a.find('=');
+    if (a.rfind("--", 0) != 0 || eq == std::string::npos) throw std::invalid_argument("expected --key=value: " + a);
+    const std::string k = a.substr(2, eq - 2), v = a.substr(eq + 1);
+    if (k == "host") o.host = v;
+    else if (k == "port") o.port = std::stoi(v);
+    else if (k == "rate") o.rate = std::stod(v);
+    else if (k == "seconds") o.seconds = std::stod(v);
+    else if (k == "connections") o.connections = std::stoi(v);
+    else if (k == "k") o.k = std::stoi(v);
+    else if (k == "histories") o.histories = v;
+    else if (k == "json") o.json = v;
+    else if (k == "drop_first") o.drop_first = v == "true";
+    else throw std::invalid_argument("unknown option --" + k);
+  }
+  return o;
+}
+
+// Request bodies: the last 50 items of each history line.
+std::vector<std::string> bodies(const Options& o) {
+  std::vector<std::string> out;
+  std::ifstream in(o.histories);
+  if (!o.histories.empty() && !in) throw std::runtime_error(o.histories + ": cannot open");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ls(line);
+    std::vector<long long> items;
+    std::string t;
+    if (o.drop_first) ls >> t;
+    while (ls >> t) items.push_back(std::stoll(t));
+    if (items.empty()) continue;
+    if (items.size() > 50) items.erase(items.begin(), items.end() - 50);
+    out.push_back(nlohmann::json{{"items", items}, {"k", o.k}}.dump());
+  }
+  if (out.empty())
+    for (int i = 1; i <= 100; ++i) out.push_back(nlohmann::json{{"items", {i, i + 1, i + 2}}, {"k", o.k}}.dump());
+  return out;
+}
+
+double pct(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const size_t i = std::min(v.size() - 1, size_t(p / 100.0 * double(v.size())));
+  std::nth_element(v.begin(), v.begin() + long(i), v.end());
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  try {
+    o = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_serve: %s\n", e.what());
+    return 2;
+  }
+  const std::vector<std::string> reqs = bodies(o);
+  const long total = long(o.rate * o.seconds);
+  const double interval = 1.0 / o.rate;  // seconds between scheduled sends (all connections)
+  std::vector<std::vector<double>> lat(size_t(o.connections));
+  std::atomic<long> errors{0};
+  const auto start = Clock::now() + std::chrono::milliseconds(200);
+  std::vector<std::thread> workers;
+  for (int c = 0; c < o.connections; ++c)
+    workers.emplace_back([&, c] {
+      httplib::Client cli(o.host, o.port);
+      cli.set_keep_alive(true);
+      cli.set_tcp_nodelay(true);
+      cli.set_read_timeout(10, 0);
+      // request n (global order) is scheduled at start + n * interval and sent by connection n % C
+      for (long n = c; n < total; n += o.connections) {
+        const auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(double(n) * interval));
+        std::this_thread::sleep_until(due);
+        auto res = cli.Post("/v1/recommend", reqs[size_t(n) % reqs.size()], "application/json");
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - due).count();
+        if (!res || res->status != 200) ++errors;
+        else lat[size_t(c)].push_back(ms);
+      }
+    });
+  for (auto& w : workers) w.join();
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  const double ok = double(all.size());
+  const double mean = all.empty() ? 0 : std::accumulate(all.begin(), all.end(), 0.0) / ok;
+  const double p50 = pct(all, 50), p90 = pct(all, 90), p99 = pct(all, 99), p999 = pct(all, 99.9);
+  const double mx = all.empty() ? 0 : *std::max_element(all.begin(), all.end());
+  std::printf("requests %ld (%ld errors) in %.1f s: %.0f req/s offered, %.0f req/s answered\n", total, errors.load(),
+              wall, o.rate, ok / wall);
+  std::printf("latency ms: mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", mean, p50, p90, p99, p999,
+              mx);
+  if (!o.json.empty()) {
+    std::ofstream out(o.json);
+    out << nlohmann::json{{"offered_rps", o.rate},  {"answered_rps", ok / wall}, {"requests", total},
+                          {"errors", errors.load()}, {"connections", o.connections}, {"k", o.k},
+                          {"latency_ms", {{"mean", mean}, {"p50", p50}, {"p90", p90}, {"p99", p99}, {"p999", p999}, {"max", mx}}}}
+               .dump(2)
+        << "\n";
+  }
+  return errors.load() > 0 ? 1 : 0;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Load benchmark of `s3rec serve` on loopback: starts the server on MODEL, sends
+# RATE requests/s (k=10, histories from HISTORIES) for SECONDS, prints p50/p99 and
+# throughput, stops the server with SIGTERM.
+# usage: bench/serve_load.sh MODEL [HISTORIES] ; environment: BUILD, RATE (1000),
+#        DURATION (20 s), CONNECTIONS (8), SERVER_THREADS (16), PORT (18080), JSON (out file)
+set -euo pipefail
+MODEL=${1:?usage: serve_load.sh MODEL [HISTORIES]}
+HISTORIES=${2:-}
+BUILD=${BUILD:-build}
+PORT=${PORT:-18080}
+"$BUILD/s3rec" serve --model="$MODEL" --port="$PORT" --threads="${SERVER_THREADS:-16}" &
+SERVER=$!
+trap 'kill -TERM $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+  sleep 0.1
+done
+"$BUILD/bench_serve" --port="$PORT" --rate="${RATE:-1000}" --seconds="${DURATION:-20}" \
+  --connections="${CONNECTIONS:-8}" ${HISTORIES:+--histories="$HISTORIES"} ${JSON:+--json="$JSON"}
