@@ -32,6 +32,8 @@ class ParamStore {
   const std::vector<float>& grads() const { return grads_; }
   size_t total() const { return total_; }
   void zero_grad();
+  // Name of the first parameter whose gradient holds a NaN or infinity; "" when all are finite.
+  std::string first_nonfinite_grad() const;
 
  private:
   std::vector<ParamInfo> infos_;

@@ -3,6 +3,7 @@
 // checkpoints are left to the caller through hooks, so the loops stay testable.
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "s3rec/dataset.h"
@@ -11,6 +12,12 @@
 #include "s3rec/params.h"
 
 namespace s3rec {
+
+// Training produced a NaN or infinity; the parameters are those before the failing step.
+class NonFiniteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct PretrainOptions {
   int epochs = 100;

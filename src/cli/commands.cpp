@@ -164,6 +164,7 @@ int cmd_pretrain(const Args& a) {
     if (!bar) bar.emplace("pretrain epoch " + std::to_string(epoch_now + 1), total);
     bar->update(done);
   };
+  try {
   pretrain(model, adam, s.data, o, hooks, [&](const PretrainEpoch& e) {
     if (bar) bar->finish();
     bar.reset();
@@ -183,6 +184,12 @@ int cmd_pretrain(const Args& a) {
       std::fprintf(stderr, "saved %s\n", path.c_str());
     }
   });
+  } catch (const NonFiniteError& e) {
+    // keep the state before the failing step for inspection, then fail
+    const std::string path = (fs::path(c.checkpoint_dir) / ("S3Rec-" + c.dataset + "-nonfinite.safetensors")).string();
+    save_checkpoint(path, model, {{"dataset", c.dataset}, {"stage", "pretrain"}, {"error", e.what()}}, &adam);
+    throw std::runtime_error(std::string(e.what()) + "; the parameters before that step are in " + path);
+  }
   return 0;
 }
 

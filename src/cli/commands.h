@@ -21,5 +21,7 @@ int cmd_run(const Args& a);
 int cmd_generate(const Args& a);
 int cmd_recommend(const Args& a);
 int cmd_serve(const Args& a);
+int cmd_prepare(const Args& a);
+int cmd_tune(const Args& a);
 
 }  // namespace s3rec::cli

@@ -18,6 +18,7 @@ const char* kUsage =
     "  generate   write a synthetic dataset in the reference format\n"
     "  recommend  next-item recommendations from a trained model (one history, a user, a file)\n"
     "  serve      HTTP/JSON recommendation server\n"
+    "  prepare    raw interaction logs and attribute tables -> reference-format dataset\n"
     "Every command takes --help. Configuration: --config_files=a.yaml,b.yaml and --key=value.\n";
 
 }  // namespace
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     if (cmd == "generate") return cmd_generate(a);
     if (cmd == "recommend") return cmd_recommend(a);
     if (cmd == "serve") return cmd_serve(a);
+    if (cmd == "prepare") return cmd_prepare(a);
     std::fprintf(stderr, "s3rec: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::exception& e) {

@@ -29,6 +29,18 @@ int ParamStore::find(const std::string& name) const {
   return -1;
 }
 
+std::string ParamStore::first_nonfinite_grad() const {
+  // one OR-reduction over the buffer; names are looked up only on failure
+  bool bad = false;
+#pragma omp parallel for reduction(|| : bad) schedule(static)
+  for (size_t i = 0; i < total_; ++i) bad = bad || !std::isfinite(grads_[i]);
+  if (!bad) return "";
+  for (const ParamInfo& p : infos_)
+    for (size_t i = 0; i < p.size; ++i)
+      if (!std::isfinite(grads_[p.offset + i])) return p.name;
+  return "?";
+}
+
 void ParamStore::zero_grad() {
   const size_t n = grads_.size();
   float* g = grads_.data();

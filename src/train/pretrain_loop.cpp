@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cmath>
 
 #include "s3rec/rng.h"
 #include "s3rec/sampling.h"
@@ -26,6 +27,14 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
       model.params().zero_grad();
       const uint64_t key = splitmix64(opt.seed ^ (uint64_t(epoch) << 32) ^ uint64_t(step));
       const PretrainLosses l = model.pretrain_step(batch, attrs, opt.weights, true, key);
+      // stop before a non-finite value reaches the parameters, and say where it appeared
+      const std::string bad = model.params().first_nonfinite_grad();
+      if (!std::isfinite(l.aap) || !std::isfinite(l.mip) || !std::isfinite(l.map) || !std::isfinite(l.sp) ||
+          !bad.empty())
+        throw NonFiniteError("pre-training epoch " + std::to_string(epoch + 1) + " step " + std::to_string(step) +
+                             ": non-finite " + (bad.empty() ? std::string("loss") : "gradient of " + bad) +
+                             " (aap " + std::to_string(l.aap) + ", mip " + std::to_string(l.mip) + ", map " +
+                             std::to_string(l.map) + ", sp " + std::to_string(l.sp) + ")");
       adam.step(model.params().values().data(), model.params().grads().data());
       rep.losses.aap += l.aap;
       rep.losses.mip += l.mip;
