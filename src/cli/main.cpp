@@ -19,6 +19,7 @@ const char* kUsage =
     "  recommend  next-item recommendations from a trained model (one history, a user, a file)\n"
     "  serve      HTTP/JSON recommendation server\n"
     "  prepare    raw interaction logs and attribute tables -> reference-format dataset\n"
+    "  tune       hyper-parameter search (RecBole HyperTuning style params file)\n"
     "Every command takes --help. Configuration: --config_files=a.yaml,b.yaml and --key=value.\n";
 
 }  // namespace
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     if (cmd == "recommend") return cmd_recommend(a);
     if (cmd == "serve") return cmd_serve(a);
     if (cmd == "prepare") return cmd_prepare(a);
+    if (cmd == "tune") return cmd_tune(a);
     std::fprintf(stderr, "s3rec: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::exception& e) {
