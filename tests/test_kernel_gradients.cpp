@@ -11,6 +11,7 @@
 #include "tensor/layer_norm.h"
 #include "tensor/linear.h"
 #include "tensor/rows.h"
+#include "tensor/sigmoid_bce.h"
 
 using namespace s3rec;
 using namespace s3rec::testing;
@@ -208,4 +209,37 @@ TEST(KernelGrad, CausalAttentionIgnoresFutureKeys) {
   for (int t = 0; t < 3; ++t)
     for (int j = 0; j < d; ++j) EXPECT_EQ(ctx1[t * d + j], ctx2[t * d + j]) << "token " << t;
   EXPECT_NE(ctx1[3 * d], ctx2[3 * d]);
+}
+
+// Logits far beyond exp's range (they occur late in AAP/MAP training) stay finite in the
+// vectorised fast-math kernels, and agree with the scalar definition: this produced NaN
+// gradients in Beauty pre-training (epoch 7) before exp's argument was capped.
+TEST(KernelGrad, ExtremeLogitsStayFinite) {
+  std::vector<float> s;
+  for (float v : {-1e4f, -1000.f, -200.f, -104.f, -89.f, -88.5f, -88.f, -50.f, -20.f, -1.f, 0.f, 1.f, 20.f, 50.f,
+                  88.f, 89.f, 200.f, 1e4f})
+    s.push_back(v);
+  const std::vector<float> x = s;
+  std::vector<float> g = s;
+  const double loss = sigmoid_bce_negatives(g.data(), int(g.size()), 1.0f);
+  EXPECT_TRUE(std::isfinite(loss));
+  double expect = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(g[i])) << "logit " << x[i];
+    // float arithmetic, as PyTorch's float32 BCELoss: p rounds to 1 for logits above ~17
+    const float p = 1.0f / (1.0f + std::exp(-x[i]));
+    expect += -std::max(std::log(1.0f - p), -100.0f);
+    // torch: (p - 0) / max(p(1-p), 1e-12) * p(1-p) = p where p(1-p) >= 1e-12, else ~0
+    EXPECT_NEAR(g[i], p * (1 - p) >= 1e-12f ? p : 0.0f, 1e-6) << "logit " << x[i];
+  }
+  EXPECT_NEAR(loss, expect, 1e-3 * expect);
+  for (Activation a : {Activation::Gelu, Activation::Relu, Activation::Swish, Activation::Tanh, Activation::Sigmoid}) {
+    std::vector<float> y(x.size()), dx(x.size()), dy(x.size(), 1.0f);
+    activation_forward(a, x.data(), y.data(), x.size());
+    activation_backward(a, x.data(), y.data(), dy.data(), dx.data(), x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      EXPECT_TRUE(std::isfinite(y[i])) << activation_name(a) << " " << x[i];
+      EXPECT_TRUE(std::isfinite(dx[i])) << activation_name(a) << " " << x[i];
+    }
+  }
 }

@@ -19,6 +19,7 @@ struct SyntheticOptions {
   double p_follow = 0.55;      // next item = the successor of the current one in its cluster
   double p_taste = 0.35;       // a random item from the user's current taste
   double p_switch = 0.08;      // the user moves to another taste
+  double popularity_skew = 0.0;  // > 0: picks within a taste follow Zipf(skew) over the cluster's items
   uint64_t seed = 7;
 };
 

@@ -291,7 +291,8 @@ int cmd_generate(const Args& a) {
   if (a.help) {
     std::printf(
         "usage: s3rec generate --output=DIR [--dataset=synthetic] [--users=2000] [--items=800] [--seed=7]\n"
-        "                      [--clusters=16] [--p_follow=0.55] [--p_taste=0.35]\n"
+        "                      [--clusters=16] [--p_follow=0.55] [--p_taste=0.35] [--p_switch=0.08]\n"
+        "                      [--popularity_skew=0] [--min_length=5] [--max_length=40]\n"
         "Writes a synthetic dataset (latent tastes, attributes that reveal them, sequential transitions)\n"
         "in the reference format: DIR/NAME.txt, DIR/NAME_item2attributes.json, DIR/NAME_sample.txt.\n");
     return 0;
@@ -306,6 +307,10 @@ int cmd_generate(const Args& a) {
     else if (k == "clusters") o.clusters = std::stoi(v);
     else if (k == "p_follow") o.p_follow = std::stod(v);
     else if (k == "p_taste") o.p_taste = std::stod(v);
+    else if (k == "p_switch") o.p_switch = std::stod(v);
+    else if (k == "popularity_skew") o.popularity_skew = std::stod(v);
+    else if (k == "min_length") o.min_length = std::stoi(v);
+    else if (k == "max_length") o.max_length = std::stoi(v);
     else if (k == "seed") o.seed = std::stoull(v);
     else throw std::invalid_argument("generate: unknown option --" + k);
   }

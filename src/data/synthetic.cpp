@@ -1,6 +1,7 @@
 #include "s3rec/synthetic.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -46,6 +47,19 @@ Dataset make_synthetic(const SyntheticOptions& o) {
   d.attribute_tokens[0] = "[PAD]";
   for (int a = 1; a <= d.n_attributes; ++a) d.attribute_tokens[a] = std::to_string(a);
 
+  // pick(m): an item of cluster m, uniform or Zipf-skewed by its index in the cluster
+  std::vector<double> cdf;
+  const size_t csize = members[0].size();
+  if (o.popularity_skew > 0) {
+    double acc = 0;
+    for (size_t r = 0; r < csize; ++r) cdf.push_back(acc += 1.0 / std::pow(double(r + 1), o.popularity_skew));
+    for (double& c : cdf) c /= acc;
+  }
+  auto pick = [&](const std::vector<int>& m) {
+    if (cdf.empty()) return m[rng.uniform_int(0, long(m.size()) - 1)];
+    const size_t r = size_t(std::lower_bound(cdf.begin(), cdf.end(), rng.uniform()) - cdf.begin());
+    return m[std::min(r, m.size() - 1)];
+  };
   for (int u = 1; u <= o.users; ++u) {
     // lengths skewed towards short sequences, as in real logs
     const double r = rng.uniform();
@@ -53,7 +67,7 @@ Dataset make_synthetic(const SyntheticOptions& o) {
     int taste = int(rng.uniform_int(0, o.clusters - 1));
     std::vector<int> seq;
     std::unordered_set<int> seen;
-    int cur = members[taste][rng.uniform_int(0, members[taste].size() - 1)];
+    int cur = pick(members[taste]);
     while (int(seq.size()) < len) {
       if (!seen.count(cur)) {
         seq.push_back(cur);
@@ -65,7 +79,7 @@ Dataset make_synthetic(const SyntheticOptions& o) {
       if (x < o.p_follow && cluster_of[cur] == taste) {
         cur = m[(index_in[cur] + 1 + rng.uniform_int(0, 1)) % m.size()];
       } else if (x < o.p_follow + o.p_taste) {
-        cur = m[rng.uniform_int(0, m.size() - 1)];
+        cur = pick(m);
       } else {
         cur = int(rng.uniform_int(1, o.items));
       }

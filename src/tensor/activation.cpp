@@ -11,7 +11,8 @@ namespace {
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 
-inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+// exp's argument capped at 88: an overflowing exp becomes NaN in -ffast-math vector code
+inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(std::min(-x, 88.0f))); }
 
 S3REC_CLONES void forward_chunk(Activation a, const float* x, float* y, size_t n) {
   switch (a) {
