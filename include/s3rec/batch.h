@@ -41,4 +41,9 @@ struct FinetuneBatch {
   std::vector<int> neg_items;  // [T]
 };
 
+// Sequences [lo, hi) of a batch, with their per-token arrays (data-parallel shards).
+PackedSeqs slice(const PackedSeqs& s, int lo, int hi);
+PretrainBatch slice(const PretrainBatch& b, int lo, int hi);
+FinetuneBatch slice(const FinetuneBatch& b, int lo, int hi);
+
 }  // namespace s3rec

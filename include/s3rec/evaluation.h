@@ -42,6 +42,9 @@ const char* selection_metric(EvalMode mode);
 // negatives (d.sample_negatives). Full: against every real item except the items of
 // the user's input history (the target itself always stays a candidate).
 // Ties count against the target (rank = number of candidates scoring >= the target).
-Metrics evaluate(const S3RecModel& model, const Dataset& d, EvalSplit split, EvalMode mode, int batch_users = 512);
+// Under mpirun with data_parallel, each rank ranks a contiguous share of the users and
+// the ranks are summed across processes, so every rank returns the same metrics.
+Metrics evaluate(const S3RecModel& model, const Dataset& d, EvalSplit split, EvalMode mode, int batch_users = 512,
+                 bool data_parallel = true);
 
 }  // namespace s3rec

@@ -26,6 +26,9 @@ struct PretrainOptions {
   PretrainWeights weights;
   uint64_t seed = 2020;
   int start_epoch = 0;  // > 0 when resuming: epochs [start_epoch, epochs) are run
+  // Under mpirun: every rank draws the same global batch, computes its contiguous share
+  // of the samples, and the gradients are summed across ranks (the loss is a sum).
+  bool data_parallel = true;
 };
 
 struct PretrainEpoch {
@@ -51,6 +54,9 @@ struct FinetuneOptions {
   int stopping_step = 10;  // epochs without improvement before stopping
   uint64_t seed = 2020;
   double train_fraction = 1.0;
+  // Under mpirun: shares of each global batch per rank, gradients combined with
+  // token-count weights (the loss is a mean over tokens), evaluation sharded by user.
+  bool data_parallel = true;
 };
 
 struct FinetuneEpoch {

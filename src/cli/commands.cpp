@@ -11,6 +11,7 @@
 #include "s3rec/checkpoint.h"
 #include "s3rec/config.h"
 #include "s3rec/dataset.h"
+#include "s3rec/distributed.h"
 #include "s3rec/evaluation.h"
 #include "s3rec/progress.h"
 #include "s3rec/synthetic.h"
@@ -66,14 +67,18 @@ Setup prepare(const Args& a, const std::string& stage) {
   lo.sample_seed = uint64_t(s.cfg.seed);
   LoadReport rep;
   s.data = load_dataset(s.cfg.data_path, s.cfg.dataset, lo, &rep);
+  if (!dist::is_root()) rep.warnings.clear();  // one report, from rank 0
   for (const auto& w : rep.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  if (rep.users_skipped_short > 0)
+  if (rep.users_skipped_short > 0 && dist::is_root())
     std::fprintf(stderr, "warning: %ld users with fewer than 3 items skipped\n", rep.users_skipped_short);
-  std::fprintf(stderr, "%s: %d users, %d items, %ld actions, %d attributes; negatives: %s\n", s.data.name.c_str(),
-               s.data.num_users(), s.data.n_items, s.data.num_actions(), s.data.n_attributes,
-               s.data.sample_source.empty() ? "none" : s.data.sample_source.c_str());
+  if (dist::is_root())
+    std::fprintf(stderr, "%s: %d users, %d items, %ld actions, %d attributes; negatives: %s%s\n", s.data.name.c_str(),
+                 s.data.num_users(), s.data.n_items, s.data.num_actions(), s.data.n_attributes,
+                 s.data.sample_source.empty() ? "none" : s.data.sample_source.c_str(),
+                 dist::size() > 1 ? ("; " + std::to_string(dist::size()) + " MPI ranks").c_str() : "");
   s.run_dir = s.cfg.run_dir.empty() ? "runs/" + stage + "-" + s.cfg.dataset : s.cfg.run_dir;
   fs::create_directories(s.run_dir);
+  if (!dist::is_root()) return s;  // files are written by rank 0 only
   write_file_atomic(s.run_dir + "/config.yaml", to_yaml(s.cfg));
   if (s.data.sample_source.rfind("generated", 0) == 0)
     write_sample_file(s.run_dir + "/" + s.cfg.dataset + "_sample.txt", s.data);
@@ -156,11 +161,12 @@ int cmd_pretrain(const Args& a) {
     o.start_epoch = ep;
     std::fprintf(stderr, "resuming from %s (epoch %d)\n", path.c_str(), ep);
   }
-  JsonlWriter log(s.run_dir + "/log.jsonl");
+  JsonlWriter log(dist::is_root() ? s.run_dir + "/log.jsonl" : "/dev/null");
   std::optional<ProgressBar> bar;
   int epoch_now = o.start_epoch;
   TrainHooks hooks;
   hooks.on_batch = [&](long done, long total) {
+    if (!dist::is_root()) return;
     if (!bar) bar.emplace("pretrain epoch " + std::to_string(epoch_now + 1), total);
     bar->update(done);
   };
@@ -175,7 +181,7 @@ int cmd_pretrain(const Args& a) {
     log.write({{"stage", "pretrain"}, {"epoch", e.epoch}, {"aap", e.losses.aap}, {"mip", e.losses.mip},
                {"map", e.losses.map}, {"sp", e.losses.sp}, {"joint", e.losses.joint(o.weights)},
                {"samples", e.samples}, {"seconds", e.seconds}});
-    if (e.epoch % c.save_step == 0 || e.epoch == o.epochs) {
+    if ((e.epoch % c.save_step == 0 || e.epoch == o.epochs) && dist::is_root()) {
       const std::string path = checkpoint_name(c, e.epoch);
       save_checkpoint(path, model,
                       {{"dataset", c.dataset}, {"stage", "pretrain"}, {"epoch", std::to_string(e.epoch)},
@@ -187,7 +193,8 @@ int cmd_pretrain(const Args& a) {
   } catch (const NonFiniteError& e) {
     // keep the state before the failing step for inspection, then fail
     const std::string path = (fs::path(c.checkpoint_dir) / ("S3Rec-" + c.dataset + "-nonfinite.safetensors")).string();
-    save_checkpoint(path, model, {{"dataset", c.dataset}, {"stage", "pretrain"}, {"error", e.what()}}, &adam);
+    if (dist::is_root())
+      save_checkpoint(path, model, {{"dataset", c.dataset}, {"stage", "pretrain"}, {"error", e.what()}}, &adam);
     throw std::runtime_error(std::string(e.what()) + "; the parameters before that step are in " + path);
   }
   return 0;
@@ -218,11 +225,12 @@ int cmd_finetune(const Args& a) {
   o.stopping_step = c.stopping_step;
   o.seed = uint64_t(c.seed);
   o.train_fraction = c.train_fraction;
-  JsonlWriter log(s.run_dir + "/log.jsonl");
+  JsonlWriter log(dist::is_root() ? s.run_dir + "/log.jsonl" : "/dev/null");
   std::optional<ProgressBar> bar;
   int epoch_now = 0;
   TrainHooks hooks;
   hooks.on_batch = [&](long done, long total) {
+    if (!dist::is_root()) return;
     if (!bar) bar.emplace("finetune epoch " + std::to_string(epoch_now + 1), total);
     bar->update(done);
   };
@@ -242,6 +250,7 @@ int cmd_finetune(const Args& a) {
   auto meta = Vocabulary::from_dataset(s.data).to_metadata();
   meta.insert({{"dataset", c.dataset}, {"stage", "finetune"}, {"best_epoch", std::to_string(r.best_epoch)},
                {"seed", std::to_string(c.seed)}});
+  if (!dist::is_root()) return 0;
   save_checkpoint(model_file, model, meta);
   std::printf("best epoch %d of %d; %s evaluation of the best model:\n", r.best_epoch, r.epochs_run,
               eval_mode_name(o.eval_mode));
@@ -271,6 +280,7 @@ int cmd_evaluate(const Args& a) {
   const EvalMode mode = parse_eval_mode(c.eval_mode);
   const Metrics v = evaluate(model, s.data, EvalSplit::Valid, mode), t = evaluate(model, s.data, EvalSplit::Test, mode);
   std::printf("%s evaluation of %s:\n", eval_mode_name(mode), c.model_path.c_str());
+  if (!dist::is_root()) return 0;
   print_table(v, t);
   if (!s.json_path.empty()) write_results(s.json_path, v, t);
   return 0;

@@ -2,9 +2,11 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 #include "cli/commands.h"
+#include "s3rec/distributed.h"
 
 namespace {
 
@@ -31,7 +33,15 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
+  s3rec::dist::init(&argc, &argv);
+  struct Finalize {
+    ~Finalize() { s3rec::dist::finalize(); }
+  } finalize_at_exit;
+  if (!s3rec::dist::is_root() && !std::freopen("/dev/null", "w", stdout)) return 1;  // rank 0 reports
   try {
+    if (s3rec::dist::size() > 1 && cmd != "pretrain" && cmd != "finetune" && cmd != "evaluate" && cmd != "run")
+      throw std::invalid_argument("only pretrain, finetune, evaluate and run are data-parallel; start '" + cmd +
+                                  "' without mpirun");
     const Args a = parse_args(argc, argv, 2);
     if (cmd == "pretrain") return cmd_pretrain(a);
     if (cmd == "finetune") return cmd_finetune(a);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "s3rec/evaluation.h"
+#include "s3rec/distributed.h"
 #include "tensor/gemm.h"
 
 namespace s3rec {
@@ -14,7 +15,8 @@ size_t input_length(const std::vector<int>& s, EvalSplit split) { return s.size(
 
 }  // namespace
 
-Metrics evaluate(const S3RecModel& model, const Dataset& d, EvalSplit split, EvalMode mode, int batch_users) {
+Metrics evaluate(const S3RecModel& model, const Dataset& d, EvalSplit split, EvalMode mode, int batch_users,
+                 bool data_parallel) {
   const ModelConfig& c = model.config();
   const int dim = c.hidden_size, N = c.n_items, U = d.num_users();
   if (d.n_items > N) throw std::invalid_argument("evaluate: dataset has more items than the model");
@@ -23,8 +25,11 @@ Metrics evaluate(const S3RecModel& model, const Dataset& d, EvalSplit split, Eva
   RankMetrics acc(mode);
   const float* E = model.params().value(model.item_embeddings_id());
   std::vector<float> F, scores;
-  for (int u0 = 0; u0 < U; u0 += batch_users) {
-    const int nb = std::min(batch_users, U - u0);
+  long first = 0, last = U;  // this process's users
+  if (data_parallel) dist::shard(U, first, last);
+  std::vector<long> all_ranks(size_t(U), 0);
+  for (int u0 = int(first); u0 < int(last); u0 += batch_users) {
+    const int nb = std::min(batch_users, int(last) - u0);
     PackedSeqs in;
     std::vector<int> targets(nb);
     for (int i = 0; i < nb; ++i) {
@@ -68,8 +73,10 @@ Metrics evaluate(const S3RecModel& model, const Dataset& d, EvalSplit split, Eva
         ranks[i] = r;
       }
     }
-    for (long r : ranks) acc.add(r);
+    for (int i = 0; i < nb; ++i) all_ranks[size_t(u0 + i)] = ranks[i];
   }
+  if (data_parallel) dist::allreduce_sum(all_ranks.data(), all_ranks.size());
+  for (long r : all_ranks) acc.add(r);  // in user order: the same sums on every rank
   return acc.result();
 }
 

@@ -1,6 +1,7 @@
 #include <chrono>
 #include <vector>
 
+#include "s3rec/distributed.h"
 #include "s3rec/rng.h"
 #include "s3rec/sampling.h"
 #include "s3rec/training.h"
@@ -23,7 +24,8 @@ FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const F
   const ModelConfig& c = model.config();
   FinetuneSampler sampler(d, c.max_seq_length, opt.train_fraction);
   const long total = long(sampler.num_users());
-  FinetuneBatch batch;
+  FinetuneBatch batch, shard;
+  const bool dp = opt.data_parallel && dist::size() > 1;
   EarlyStopping stopper(opt.stopping_step);
   FinetuneResult res;
   std::vector<float> best_params = model.params().values();
@@ -39,14 +41,31 @@ FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const F
       const long e = std::min(total, b + opt.batch_size);
       sampler.make_batch(size_t(b), size_t(e), rng, batch);
       if (batch.input.num_tokens() == 0) continue;
+      const FinetuneBatch* mine = &batch;
+      if (dp) {
+        long lo = 0, hi = 0;
+        dist::shard(e - b, lo, hi);
+        shard = slice(batch, int(lo), int(hi));
+        mine = &shard;
+      }
       model.params().zero_grad();
       const uint64_t key = splitmix64(opt.seed ^ 0xF17Eull ^ (uint64_t(epoch) << 32) ^ uint64_t(step));
-      loss_sum += model.finetune_step(batch, opt.loss, true, key);
+      double loss = 0.0;
+      if (mine->input.num_tokens() > 0) loss = model.finetune_step(*mine, opt.loss, true, key);
+      if (dp) {  // the batch mean = token-weighted mean of the shards' means
+        const float w = float(mine->input.num_tokens()) / float(batch.input.num_tokens());
+        std::vector<float>& g = model.params().grads();
+        for (float& x : g) x *= w;
+        dist::allreduce_sum(g.data(), g.size());
+        loss *= double(w);
+        dist::allreduce_sum(&loss, 1);
+      }
+      loss_sum += loss;
       adam.step(model.params().values().data(), model.params().grads().data());
       if (hooks.on_batch) hooks.on_batch(e, total);
     }
     rep.loss = step > 0 ? loss_sum / double(step) : 0.0;
-    rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode);
+    rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode, 512, dp);
     rep.score = metric(rep.valid, selection_metric(opt.eval_mode));
     rep.improved = stopper.update(rep.score);
     if (rep.improved) {
@@ -61,7 +80,7 @@ FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const F
     if (stopper.should_stop()) break;
   }
   model.params().values() = best_params;
-  res.test = evaluate(model, d, EvalSplit::Test, opt.eval_mode);
+  res.test = evaluate(model, d, EvalSplit::Test, opt.eval_mode, 512, dp);
   return res;
 }
 

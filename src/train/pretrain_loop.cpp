@@ -1,6 +1,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "s3rec/distributed.h"
 #include "s3rec/rng.h"
 #include "s3rec/sampling.h"
 #include "s3rec/training.h"
@@ -13,7 +14,8 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
   const AttributeTable attrs = AttributeTable::from_lists(d.item_attributes, c.item_rows());
   PretrainSampler sampler(d, c.max_seq_length, opt.mask_ratio);
   const long total = long(sampler.num_samples());
-  PretrainBatch batch;
+  PretrainBatch batch, shard;
+  const bool dp = opt.data_parallel && dist::size() > 1;
   for (int epoch = opt.start_epoch; epoch < opt.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     Rng rng(splitmix64(opt.seed) ^ splitmix64(0x5052455452ull + uint64_t(epoch)));  // per-epoch stream
@@ -23,10 +25,24 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
     long step = 0;
     for (long b = 0; b < total; b += opt.batch_size, ++step) {
       const long e = std::min(total, b + opt.batch_size);
-      sampler.make_batch(size_t(b), size_t(e), rng, batch);
+      sampler.make_batch(size_t(b), size_t(e), rng, batch);  // the global batch, the same on every rank
+      const PretrainBatch* mine = &batch;
+      if (dp) {
+        long lo = 0, hi = 0;
+        dist::shard(e - b, lo, hi);
+        shard = slice(batch, int(lo), int(hi));
+        mine = &shard;
+      }
       model.params().zero_grad();
       const uint64_t key = splitmix64(opt.seed ^ (uint64_t(epoch) << 32) ^ uint64_t(step));
-      const PretrainLosses l = model.pretrain_step(batch, attrs, opt.weights, true, key);
+      PretrainLosses l;
+      if (mine->masked.num_seqs() > 0) l = model.pretrain_step(*mine, attrs, opt.weights, true, key);
+      if (dp) {  // sums of sums: the gradient of the whole batch's loss
+        dist::allreduce_sum(model.params().grads().data(), model.params().total());
+        double parts[4] = {l.aap, l.mip, l.map, l.sp};
+        dist::allreduce_sum(parts, 4);
+        l = {parts[0], parts[1], parts[2], parts[3]};
+      }
       // stop before a non-finite value reaches the parameters, and say where it appeared
       const std::string bad = model.params().first_nonfinite_grad();
       if (!std::isfinite(l.aap) || !std::isfinite(l.mip) || !std::isfinite(l.map) || !std::isfinite(l.sp) ||
