@@ -58,8 +58,10 @@ t5=$(now)
 # shellcheck disable=SC1091
 . "$OUT/sasrec-seconds.sh"
 # pre-training time: the epochs' own seconds up to the checkpoint used (from the JSON-lines log)
+# (an epoch logged twice, by a run that was interrupted and resumed, counts once: the last time)
 pre=$(awk -v last="$PRE_EPOCH" -F'"seconds":' '/"stage":"pretrain"/{split($0,a,"\"epoch\":");split(a[2],b,",");
-  if (b[1]+0 <= last) {split($2,c,/[,}]/); s += c[1]}} END{printf "%.1f", s}' "$OUT/pretrain/log.jsonl")
+  if (b[1]+0 <= last) {split($2,c,/[,}]/); t[b[1]+0] = c[1]}} END{for (e in t) s += t[e]; printf "%.1f", s}' \
+  "$OUT/pretrain/log.jsonl")
 s3rec_ft=$(elapsed "$t3" "$t4"); s3rec_ev=$(elapsed "$t4" "$t5")
 best_epoch() { grep -o '"best_epoch": *[0-9]*' "$1/results.json" | grep -o '[0-9]*$'; }
 
