@@ -1,4 +1,5 @@
 // Readers (both formats, bad input), sampled negatives, and the samplers' invariants.
+#include <cmath>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -124,6 +125,32 @@ TEST(DataRecBole, BadHeadersAndFields) {
   const std::string ok = "user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nu\tc\t3\n";
   EXPECT_NE(err(ok, "item_id:token\tclass:token_seq\na\tx\n", {"genre"}).find("missing required field 'genre'"),
             std::string::npos);
+}
+
+TEST(Sampling, TrainFractionReducesThePretrainingData) {
+  SyntheticOptions so;
+  so.users = 60;
+  so.items = 300;
+  const Dataset d = make_synthetic(so);
+  PretrainSampler half(d, 50, 0.2f, 0.5);
+  long expect = 0;
+  for (const auto& q : d.user_seqs) expect += std::min<long>(50, long(std::ceil(0.5 * (long(q.size()) - 2))));
+  EXPECT_EQ(long(half.num_samples()), expect);
+  Rng rng(3);
+  half.shuffle(rng);
+  PretrainBatch b;
+  half.make_batch(0, half.num_samples(), rng, b);
+  // every item of every sample, and of every negative segment, lies in the kept first half
+  std::set<int> allowed;
+  for (const auto& q : d.user_seqs)
+    for (long t = 0; t < long(std::ceil(0.5 * (long(q.size()) - 2))); ++t) allowed.insert(q[t]);
+  ASSERT_LT(allowed.size(), size_t(d.n_items)) << "some items only occur in the dropped halves";
+  const int M = d.n_items + 1;
+  for (int x : b.pos_items) EXPECT_TRUE(allowed.count(x)) << x;
+  for (int x : b.neg_segment.items) {
+    if (x != M) EXPECT_TRUE(allowed.count(x)) << x;
+  }
+  EXPECT_THROW(PretrainSampler(d, 50, 0.2f, 0.0), std::invalid_argument);
 }
 
 TEST(Sampling, PretrainSamplesFollowTheSpec) {

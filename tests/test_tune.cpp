@@ -97,6 +97,7 @@ TEST(Tune, PretrainingIsSharedAcrossFineTuningKeys) {
   EXPECT_NE(pretrain_signature(a), pretrain_signature(c));
   EXPECT_TRUE(is_finetune_key("train_batch_size"));
   EXPECT_FALSE(is_finetune_key("learning_rate"));  // one learning rate serves both stages
+  EXPECT_FALSE(is_finetune_key("train_fraction"));  // it reduces the pre-training data too
   for (const auto& k : {"loss_type", "train_batch_size", "epochs", "stopping_step", "eval_mode", "train_fraction"}) {
     const auto keys = config_keys();
     EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;

@@ -10,10 +10,12 @@
 namespace s3rec {
 
 // Pre-training: every prefix (lengths 1..len) of each user's training part
-// s[0:n-2], truncated first to its last max_len items.
+// s[0:n-2], truncated first to its last max_len items. train_fraction < 1 first keeps
+// the first ceil(fraction * len) items of each training part, and negative segments
+// then come from those reduced parts only (at 1, from whole sequences, as the reference).
 class PretrainSampler {
  public:
-  PretrainSampler(const Dataset& d, int max_len, float mask_ratio);
+  PretrainSampler(const Dataset& d, int max_len, float mask_ratio, double train_fraction = 1.0);
   size_t num_samples() const { return samples_.size(); }
   // The epoch's order: a Fisher-Yates shuffle of the canonical order (user, then
   // length), so an epoch's order depends only on its RNG (resuming is exact).

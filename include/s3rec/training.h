@@ -26,6 +26,7 @@ struct PretrainOptions {
   PretrainWeights weights;
   uint64_t seed = 2020;
   int start_epoch = 0;  // > 0 when resuming: epochs [start_epoch, epochs) are run
+  double train_fraction = 1.0;  // share of each user's training part used (see PretrainSampler)
   // Under mpirun: every rank draws the same global batch, computes its contiguous share
   // of the samples, and the gradients are summed across ranks (the loss is a sum).
   bool data_parallel = true;

@@ -151,6 +151,7 @@ int cmd_pretrain(const Args& a) {
   PretrainOptions o;
   o.epochs = c.pretrain_epochs;
   o.batch_size = c.pretrain_batch_size;
+  o.train_fraction = c.train_fraction;
   o.mask_ratio = float(c.mask_ratio);
   o.weights = c.weights();
   o.seed = uint64_t(c.seed);

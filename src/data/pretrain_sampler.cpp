@@ -1,19 +1,24 @@
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "s3rec/sampling.h"
 
 namespace s3rec {
 
-PretrainSampler::PretrainSampler(const Dataset& d, int max_len, float mask_ratio)
+PretrainSampler::PretrainSampler(const Dataset& d, int max_len, float mask_ratio, double train_fraction)
     : d_(d), max_len_(max_len), mask_ratio_(mask_ratio) {
+  if (!(train_fraction > 0.0 && train_fraction <= 1.0))
+    throw std::invalid_argument("train_fraction must be in (0, 1]");
+  const bool reduced = train_fraction < 1.0;
   for (int u = 0; u < d.num_users(); ++u) {
     const std::vector<int>& s = d.user_seqs[u];
     if (s.size() < 3) continue;
-    const int n = int(s.size()) - 2;  // training part
+    int n = int(s.size()) - 2;  // training part
+    if (reduced) n = std::max(1, int(std::ceil(train_fraction * n - 1e-9)));
     const int start = std::max(0, n - max_len);
     for (int len = 1; len <= n - start; ++len) canonical_.push_back({u, start, len});
-    long_sequence_.insert(long_sequence_.end(), s.begin(), s.end());
+    long_sequence_.insert(long_sequence_.end(), s.begin(), reduced ? s.begin() + n : s.end());
   }
   samples_ = canonical_;
 }

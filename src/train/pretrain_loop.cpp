@@ -12,7 +12,7 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
               const std::function<void(const PretrainEpoch&)>& on_epoch) {
   const ModelConfig& c = model.config();
   const AttributeTable attrs = AttributeTable::from_lists(d.item_attributes, c.item_rows());
-  PretrainSampler sampler(d, c.max_seq_length, opt.mask_ratio);
+  PretrainSampler sampler(d, c.max_seq_length, opt.mask_ratio, opt.train_fraction);
   const long total = long(sampler.num_samples());
   PretrainBatch batch, shard;
   const bool dp = opt.data_parallel && dist::size() > 1;

@@ -193,7 +193,7 @@ std::vector<Trial> random_trials(const std::vector<SearchParam>& space, int max_
 
 bool is_finetune_key(const std::string& key) {
   static const std::set<std::string> keys = {"loss_type", "train_batch_size", "epochs", "stopping_step",
-                                             "eval_mode", "train_fraction", "pre_model_path", "run_dir",
+                                             "eval_mode", "pre_model_path", "run_dir",
                                              "model_path", "threads"};
   return keys.count(key) > 0;
 }
