@@ -148,7 +148,9 @@ TEST(Sampling, TrainFractionReducesThePretrainingData) {
   const int M = d.n_items + 1;
   for (int x : b.pos_items) EXPECT_TRUE(allowed.count(x)) << x;
   for (int x : b.neg_segment.items) {
-    if (x != M) EXPECT_TRUE(allowed.count(x)) << x;
+    if (x != M) {
+      EXPECT_TRUE(allowed.count(x)) << x;
+    }
   }
   EXPECT_THROW(PretrainSampler(d, 50, 0.2f, 0.0), std::invalid_argument);
 }
