@@ -38,6 +38,7 @@ LossType parse_loss_type(const std::string& s);  // throws std::invalid_argument
 const char* loss_type_name(LossType t);
 
 struct Workspace;  // forward caches for one batch (opaque)
+struct WorkspacePool;  // workspaces reused by the const encoders, thread-safe (opaque)
 
 class S3RecModel {
  public:
@@ -95,6 +96,7 @@ class S3RecModel {
   std::vector<Layer> layers_;
   Linear aap_, mip_, map_, sp_;
   std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<WorkspacePool> pool_;
 };
 
 }  // namespace s3rec

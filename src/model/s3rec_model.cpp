@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -8,6 +9,43 @@
 #include "s3rec/rng.h"
 
 namespace s3rec {
+
+// Encoding calls borrow a workspace and give it back, so repeated calls (evaluation
+// batches, served requests) reuse grown buffers instead of faulting in fresh pages;
+// concurrent callers each hold their own. The pool holds at most one workspace per
+// caller that was ever concurrent.
+struct WorkspacePool {
+  std::mutex mu;
+  std::vector<std::unique_ptr<Workspace>> free;
+};
+
+namespace {
+
+class BorrowedWorkspace {
+ public:
+  explicit BorrowedWorkspace(WorkspacePool& pool) : pool_(pool) {
+    std::lock_guard<std::mutex> lock(pool_.mu);
+    if (pool_.free.empty()) {
+      ws_ = std::make_unique<Workspace>();
+    } else {
+      ws_ = std::move(pool_.free.back());
+      pool_.free.pop_back();
+    }
+  }
+  ~BorrowedWorkspace() {
+    std::lock_guard<std::mutex> lock(pool_.mu);
+    pool_.free.push_back(std::move(ws_));
+  }
+  BorrowedWorkspace(const BorrowedWorkspace&) = delete;
+  BorrowedWorkspace& operator=(const BorrowedWorkspace&) = delete;
+  Workspace& operator*() { return *ws_; }
+
+ private:
+  WorkspacePool& pool_;
+  std::unique_ptr<Workspace> ws_;
+};
+
+}  // namespace
 
 AttributeTable AttributeTable::from_lists(const std::vector<std::vector<int>>& lists, int item_rows) {
   AttributeTable t;
@@ -24,7 +62,8 @@ AttributeTable AttributeTable::from_lists(const std::vector<std::vector<int>>& l
   return t;
 }
 
-S3RecModel::S3RecModel(const ModelConfig& cfg) : cfg_(cfg), ws_(std::make_unique<Workspace>()) {
+S3RecModel::S3RecModel(const ModelConfig& cfg)
+    : cfg_(cfg), ws_(std::make_unique<Workspace>()), pool_(std::make_unique<WorkspacePool>()) {
   cfg_.validate();
   const int d = cfg_.hidden_size;
   auto linear = [&](const std::string& name, int in, int out) {
@@ -90,14 +129,16 @@ void S3RecModel::init_weights(uint64_t seed) {
 }
 
 void S3RecModel::encode_last(const PackedSeqs& seqs, bool causal, float* out) const {
-  Workspace ws;
+  BorrowedWorkspace borrowed(*pool_);
+  Workspace& ws = *borrowed;
   encoder_layout(ws, seqs, 0, causal, cfg_.max_seq_length, cfg_.n_heads);
   encoder_forward(*this, ws, false, 0);
   std::copy(ws.out(), ws.out() + size_t(ws.out_rows()) * cfg_.hidden_size, out);
 }
 
 void S3RecModel::encode_all(const PackedSeqs& seqs, bool causal, float* out) const {
-  Workspace ws;
+  BorrowedWorkspace borrowed(*pool_);
+  Workspace& ws = *borrowed;
   encoder_layout(ws, seqs, seqs.num_seqs(), causal, cfg_.max_seq_length, cfg_.n_heads);
   encoder_forward(*this, ws, false, 0);
   std::copy(ws.out(), ws.out() + size_t(ws.out_rows()) * cfg_.hidden_size, out);
