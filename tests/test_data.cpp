@@ -1,8 +1,8 @@
 // Readers (both formats, bad input), sampled negatives, and the samplers' invariants.
-#include <cmath>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>

@@ -9,6 +9,10 @@
 
 namespace s3rec {
 
+// Length kept of a training part of n items under train_fraction (0, 1]: n at 1, else
+// ceil(fraction * n), at least 1. Throws std::invalid_argument outside (0, 1].
+int reduced_train_length(int n, double train_fraction);
+
 // Pre-training: every prefix (lengths 1..len) of each user's training part
 // s[0:n-2], truncated first to its last max_len items. train_fraction < 1 first keeps
 // the first ceil(fraction * len) items of each training part, and negative segments

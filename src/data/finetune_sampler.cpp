@@ -10,16 +10,21 @@ bool contains_sorted(const std::vector<int>& sorted, int item) {
   return std::binary_search(sorted.begin(), sorted.end(), item);
 }
 
-FinetuneSampler::FinetuneSampler(const Dataset& d, int max_len, double train_fraction) : d_(d), max_len_(max_len) {
+int reduced_train_length(int n, double train_fraction) {
   if (!(train_fraction > 0.0 && train_fraction <= 1.0))
     throw std::invalid_argument("train_fraction must be in (0, 1]");
+  if (train_fraction >= 1.0) return n;
+  return std::max(1, int(std::ceil(train_fraction * n - 1e-9)));
+}
+
+FinetuneSampler::FinetuneSampler(const Dataset& d, int max_len, double train_fraction) : d_(d), max_len_(max_len) {
+  reduced_train_length(1, train_fraction);  // validates before any work
   train_len_.assign(d.num_users(), 0);
   sorted_items_.resize(d.num_users());
   for (int u = 0; u < d.num_users(); ++u) {
     const std::vector<int>& s = d.user_seqs[u];
     if (s.size() < 3) continue;
-    const int n = int(s.size()) - 2;
-    train_len_[u] = train_fraction >= 1.0 ? n : int(std::ceil(train_fraction * n - 1e-9));
+    train_len_[u] = reduced_train_length(int(s.size()) - 2, train_fraction);
     if (train_len_[u] < 2) continue;  // input s[0:len-1] would be empty
     sorted_items_[u] = s;
     std::sort(sorted_items_[u].begin(), sorted_items_[u].end());

@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 
 #include "s3rec/sampling.h"
@@ -8,14 +7,12 @@ namespace s3rec {
 
 PretrainSampler::PretrainSampler(const Dataset& d, int max_len, float mask_ratio, double train_fraction)
     : d_(d), max_len_(max_len), mask_ratio_(mask_ratio) {
-  if (!(train_fraction > 0.0 && train_fraction <= 1.0))
-    throw std::invalid_argument("train_fraction must be in (0, 1]");
+  reduced_train_length(1, train_fraction);  // validates before any work
   const bool reduced = train_fraction < 1.0;
   for (int u = 0; u < d.num_users(); ++u) {
     const std::vector<int>& s = d.user_seqs[u];
     if (s.size() < 3) continue;
-    int n = int(s.size()) - 2;  // training part
-    if (reduced) n = std::max(1, int(std::ceil(train_fraction * n - 1e-9)));
+    const int n = reduced_train_length(int(s.size()) - 2, train_fraction);  // training part
     const int start = std::max(0, n - max_len);
     for (int len = 1; len <= n - start; ++len) canonical_.push_back({u, start, len});
     long_sequence_.insert(long_sequence_.end(), s.begin(), reduced ? s.begin() + n : s.end());
