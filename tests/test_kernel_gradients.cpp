@@ -147,9 +147,11 @@ TEST(KernelGrad, ScatterAddRowsAccumulatesRepeats) {
 
 namespace {
 
-// Three sequences (lengths 4, 1, 3); queries either every token or the last token of each.
+// Three sequences (lengths 4, 1, 3 unless given); queries either every token or the last token of each.
 struct AttnCase {
   std::vector<int> koff{0, 4, 5, 8}, qoff, qpos;
+  AttnCase() = default;
+  explicit AttnCase(std::vector<int> offsets) : koff(std::move(offsets)) {}
   std::vector<size_t> poff;
   AttnLayout layout(bool causal, bool last_only, int heads) {
     qoff.assign(1, 0);
@@ -165,9 +167,8 @@ struct AttnCase {
   }
 };
 
-void attention_gradcheck(bool causal, bool last_only, float p_drop) {
-  const int d = 8, H = 2, T = 8;
-  AttnCase c;
+void attention_gradcheck(bool causal, bool last_only, float p_drop, int d = 8, int H = 2, AttnCase c = {}) {
+  const int T = c.koff.back();
   const AttnLayout L = c.layout(causal, last_only, H);
   const int Tq = c.qoff.back();
   auto Q = random_vec(Tq * d, 41), KV = random_vec(T * 2 * d, 42), R = random_vec(Tq * d, 43);
@@ -193,6 +194,17 @@ TEST(KernelGrad, AttentionCausal) { attention_gradcheck(true, false, 0.0f); }
 TEST(KernelGrad, AttentionLastQueryOnly) { attention_gradcheck(false, true, 0.0f); }
 TEST(KernelGrad, AttentionCausalLastQueryOnly) { attention_gradcheck(true, true, 0.0f); }
 TEST(KernelGrad, AttentionWithDropout) { attention_gradcheck(false, false, 0.3f); }
+// Head sizes 32 and 64 take the kernels' fixed-size paths; sequences longer than one
+// block of 8 keys exercise the key padding.
+TEST(KernelGrad, AttentionHeadSize32LongSequences) {
+  attention_gradcheck(false, false, 0.3f, 64, 2, AttnCase({0, 11, 12, 21}));
+  attention_gradcheck(true, false, 0.0f, 64, 2, AttnCase({0, 11, 12, 21}));
+  attention_gradcheck(false, true, 0.0f, 64, 2, AttnCase({0, 11, 12, 21}));
+}
+TEST(KernelGrad, AttentionHeadSize64) {
+  attention_gradcheck(true, false, 0.3f, 64, 1, AttnCase({0, 9, 10, 13}));
+  attention_gradcheck(false, false, 0.0f, 64, 1, AttnCase({0, 9, 10, 13}));
+}
 
 TEST(KernelGrad, CausalAttentionIgnoresFutureKeys) {
   const int d = 4, H = 1, T = 8;
