@@ -18,6 +18,17 @@ namespace {
 // Dropout sites get independent streams derived from the step's key.
 uint64_t site_key(uint64_t key, int layer, int site) { return splitmix64(key ^ splitmix64(uint64_t(layer) * 16 + site)); }
 
+// Where the attention inputs of a layer live (see LayerCache::kv).
+struct Projections {
+  const float *q, *k, *v;
+  int ldq, ldkv;
+};
+Projections projections(const LayerCache& L, int d) {
+  const float* kv = L.kv.data();
+  if (L.subset) return {L.q.data(), kv, kv + d, d, 2 * d};
+  return {kv, kv + d, kv + 2 * d, 3 * d, 3 * d};
+}
+
 void add_into(float* y, const float* x, size_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (size_t i = 0; i < n; ++i) y[i] += x[i];
@@ -98,17 +109,22 @@ void encoder_forward(const S3RecModel& m, Workspace& ws, bool train, uint64_t ke
     }
     const float* Wqkv = P.value(Lp.qkv_w);
     const float* bqkv = P.value(Lp.qkv_b);
-    // q [Tq x d] at query rows; k|v [T x 2d] at every token
-    L.q.resize(size_t(Tq) * d);
-    linear_forward(xq, Tq, d, Wqkv, bqkv, d, L.q.data());
-    L.kv.resize(size_t(T) * 2 * d);
-    linear_forward(in, T, d, Wqkv + size_t(d) * d, bqkv + d, 2 * d, L.kv.data());
+    if (L.subset) {  // q [Tq x d] at the query rows; k|v [T x 2d] at every token
+      L.q.resize(size_t(Tq) * d);
+      linear_forward(xq, Tq, d, Wqkv, bqkv, d, L.q.data());
+      L.kv.resize(size_t(T) * 2 * d);
+      linear_forward(in, T, d, Wqkv + size_t(d) * d, bqkv + d, 2 * d, L.kv.data());
+    } else {  // q|k|v [T x 3d] in one product
+      L.kv.resize(size_t(T) * 3 * d);
+      linear_forward(in, T, d, Wqkv, bqkv, 3 * d, L.kv.data());
+    }
+    const Projections pr = projections(L, d);
     const size_t np = last ? ws.poff_last.back() : ws.poff_all.back();
     L.probs.resize(np);
     L.keep_attn.resize(pa > 0 ? np : 0);
     L.ctx.resize(size_t(Tq) * d);
-    attention_forward(lay, L.q.data(), d, L.kv.data(), L.kv.data() + d, 2 * d, d, H, pa, site_key(key, l + 1, 1),
-                      L.probs.data(), L.keep_attn.data(), L.ctx.data());
+    attention_forward(lay, pr.q, pr.ldq, pr.k, pr.v, pr.ldkv, d, H, pa, site_key(key, l + 1, 1), L.probs.data(),
+                      L.keep_attn.data(), L.ctx.data());
     // a = LayerNorm(Dropout(dense(ctx)) + xq)        [Tq x d]
     L.a.resize(size_t(Tq) * d);
     linear_forward(L.ctx.data(), Tq, d, P.value(Lp.dense.w), P.value(Lp.dense.b), d, L.a.data());
@@ -174,19 +190,32 @@ void encoder_backward(S3RecModel& m, Workspace& ws, float* dout) {
     ws.dctx.resize(nq);
     linear_backward(L.ctx.data(), Tq, d, P.value(Lp.dense.w), d, ws.dtmp.data(), ws.dctx.data(), false,
                     P.grad(Lp.dense.w), P.grad(Lp.dense.b));
-    ws.dkv.assign(size_t(T) * 2 * d, 0.0f);
-    ws.dq.resize(nq);
-    attention_backward(last ? ws.layout_last : ws.layout_all, L.q.data(), d, L.kv.data(), L.kv.data() + d, 2 * d, d,
-                       H, pa, L.probs.data(), L.keep_attn.data(), ws.dctx.data(), ws.dq.data(), d, ws.dkv.data(),
-                       ws.dkv.data() + d, 2 * d);
-    // dxq += dQ Wq; dx_in = dKV Wkv; dx_in[query rows] += dxq
+    // dQ|dK|dV in the layout of the forward projections; then back through Wqkv:
+    // dxq += dQ Wq and dx_in = dKV Wkv (subset), or dx_in = dQKV Wqkv (full); dx_in[query rows] += dxq
+    const Projections pr = projections(L, d);
+    const int ldg = L.subset ? 2 * d : 3 * d;
+    ws.dkv.assign(size_t(T) * ldg, 0.0f);
+    float* dq = ws.dkv.data();
+    int lddq = ldg;
+    if (L.subset) {
+      ws.dq.resize(nq);
+      dq = ws.dq.data();
+      lddq = d;
+    }
+    float* dk = ws.dkv.data() + (L.subset ? 0 : d);
+    attention_backward(last ? ws.layout_last : ws.layout_all, pr.q, pr.ldq, pr.k, pr.v, pr.ldkv, d, H, pa,
+                       L.probs.data(), L.keep_attn.data(), ws.dctx.data(), dq, lddq, dk, dk + d, ldg);
     const float* Wqkv = P.value(Lp.qkv_w);
     float* gW = P.grad(Lp.qkv_w);
     float* gb = P.grad(Lp.qkv_b);
-    linear_backward(xq, Tq, d, Wqkv, d, ws.dq.data(), da, true, gW, gb);
     ws.dx.resize(size_t(T) * d);
-    linear_backward(in, T, d, Wqkv + size_t(d) * d, 2 * d, ws.dkv.data(), ws.dx.data(), false, gW + size_t(d) * d,
-                    gb + d);
+    if (L.subset) {
+      linear_backward(xq, Tq, d, Wqkv, d, dq, da, true, gW, gb);
+      linear_backward(in, T, d, Wqkv + size_t(d) * d, 2 * d, ws.dkv.data(), ws.dx.data(), false, gW + size_t(d) * d,
+                      gb + d);
+    } else {
+      linear_backward(in, T, d, Wqkv, 3 * d, ws.dkv.data(), ws.dx.data(), false, gW, gb);
+    }
     if (L.subset)
       scatter_add_rows(da, ws.qrows.data(), Tq, d, ws.dx.data(), false);
     else

@@ -10,8 +10,8 @@ namespace s3rec {
 struct LayerCache {
   bool subset = false;            // queries only at some rows (the last layer, when asked)
   std::vector<float> xq;          // [Tq x d] gathered query rows (subset only)
-  std::vector<float> q;           // [Tq x d]
-  std::vector<float> kv;          // [T x 2d] keys | values
+  std::vector<float> q;           // [Tq x d] queries (subset only)
+  std::vector<float> kv;          // [T x 3d] queries | keys | values, or [T x 2d] keys | values (subset)
   std::vector<float> probs;       // attention probabilities before dropout
   std::vector<uint8_t> keep_attn;
   std::vector<float> ctx;         // [Tq x d]
