@@ -1,6 +1,8 @@
 // Finite-difference checks of every kernel's backward pass.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <numeric>
 
 #include "gradcheck.h"
@@ -65,6 +67,67 @@ TEST(KernelGrad, LayerNormMatchesDefinition) {
   layer_norm_forward(X.data(), 1, d, g.data(), b.data(), 1e-12f, Y.data(), xh.data(), rs.data());
   const double mean = 3.0, var = (4 + 1 + 0 + 9) / 4.0;
   for (int j = 0; j < d; ++j) EXPECT_NEAR(Y[j], (X[j] - mean) / std::sqrt(var), 1e-6);
+}
+
+// LayerNorm(Dropout(X) + Res): gradients into X (through dropout), Res, gamma and beta.
+void residual_norm_gradcheck(float p) {
+  const int n = 6, d = 8;
+  auto X = random_vec(n * d, 15, 2.0f), Res = random_vec(n * d, 16), g = random_vec(d, 17), b = random_vec(d, 18),
+       R = random_vec(n * d, 19);
+  std::vector<float> Y(n * d), xhat(n * d), rstd(n);
+  std::vector<uint8_t> keep(n * d);
+  auto loss = [&] {
+    Y = X;
+    dropout_residual_norm_forward(Y.data(), Res.data(), n, d, p, 9, g.data(), b.data(), 1e-12f, keep.data(),
+                                  xhat.data(), rstd.data());
+    return dot(Y, R);
+  };
+  loss();
+  std::vector<float> dX(n * d), dRes(n * d), dg(d, 0.0f), db(d, 0.0f);
+  dropout_residual_norm_backward(R.data(), xhat.data(), rstd.data(), n, d, g.data(), p, keep.data(), dRes.data(),
+                                 dX.data(), dg.data(), db.data());
+  expect_grad_close("dX", X, dX, loss, 1e-2f, 6e-3, 6e-4);
+  expect_grad_close("dRes", Res, dRes, loss, 1e-2f, 6e-3, 6e-4);
+  expect_grad_close("dgamma", g, dg, loss);
+  expect_grad_close("dbeta", b, db, loss);
+}
+
+TEST(KernelGrad, DropoutResidualNorm) { residual_norm_gradcheck(0.3f); }
+TEST(KernelGrad, ResidualNormWithoutDropout) { residual_norm_gradcheck(0.0f); }
+
+// The fused forward is exactly dropout_forward, a residual add and layer_norm_forward
+// (same mask, same arithmetic), on enough rows to run in parallel.
+TEST(KernelGrad, DropoutResidualNormEqualsTheThreeSteps) {
+  const int n = 300, d = 64;
+  const auto X = random_vec(n * d, 31, 2.0f), Res = random_vec(n * d, 32), g = random_vec(d, 33),
+             b = random_vec(d, 34);
+  std::vector<float> fused = X, steps = X, xh1(n * d), xh2(n * d), rs1(n), rs2(n);
+  std::vector<uint8_t> k1(n * d), k2(n * d);
+  dropout_residual_norm_forward(fused.data(), Res.data(), n, d, 0.5f, 77, g.data(), b.data(), 1e-12f, k1.data(),
+                                xh1.data(), rs1.data());
+  dropout_forward(steps.data(), steps.size(), 0.5f, 77, k2.data());
+  for (size_t i = 0; i < steps.size(); ++i) steps[i] += Res[i];
+  layer_norm_forward(steps.data(), n, d, g.data(), b.data(), 1e-12f, steps.data(), xh2.data(), rs2.data());
+  EXPECT_EQ(k1, k2);
+  EXPECT_EQ(fused, steps);
+}
+
+// dgamma and dbeta are summed in fixed blocks of rows: the same bits with 1 or 2 threads.
+TEST(KernelGrad, LayerNormParameterGradientsIndependentOfThreads) {
+  const int n = 1000, d = 16;
+  const auto X = random_vec(n * d, 35, 2.0f), g = random_vec(d, 36), b = random_vec(d, 37), R = random_vec(n * d, 38);
+  std::vector<float> Y(n * d), xhat(n * d), rstd(n), dX(n * d);
+  layer_norm_forward(X.data(), n, d, g.data(), b.data(), 1e-12f, Y.data(), xhat.data(), rstd.data());
+  std::vector<std::vector<float>> dg(2, std::vector<float>(d, 0.0f)), db = dg;
+  const int threads = omp_get_max_threads();
+  for (int t = 1; t <= 2; ++t) {
+    omp_set_num_threads(t);
+    layer_norm_backward(R.data(), xhat.data(), rstd.data(), n, d, g.data(), dX.data(), dg[t - 1].data(),
+                        db[t - 1].data());
+  }
+  omp_set_num_threads(threads);
+  EXPECT_EQ(dg[0], dg[1]);
+  EXPECT_EQ(db[0], db[1]);
 }
 
 class ActivationGrad : public ::testing::TestWithParam<Activation> {};

@@ -129,12 +129,11 @@ void encoder_forward(const S3RecModel& m, Workspace& ws, bool train, uint64_t ke
     L.a.resize(size_t(Tq) * d);
     linear_forward(L.ctx.data(), Tq, d, P.value(Lp.dense.w), P.value(Lp.dense.b), d, L.a.data());
     L.keep1.resize(ph > 0 ? size_t(Tq) * d : 0);
-    dropout_forward(L.a.data(), size_t(Tq) * d, ph, site_key(key, l + 1, 2), L.keep1.data());
-    add_into(L.a.data(), xq, size_t(Tq) * d);
     L.xhat1.resize(size_t(Tq) * d);
     L.rstd1.resize(Tq);
-    layer_norm_forward(L.a.data(), Tq, d, P.value(Lp.ln1.g), P.value(Lp.ln1.b), c.layer_norm_eps, L.a.data(),
-                       L.xhat1.data(), L.rstd1.data());
+    dropout_residual_norm_forward(L.a.data(), xq, Tq, d, ph, site_key(key, l + 1, 2), P.value(Lp.ln1.g),
+                                  P.value(Lp.ln1.b), c.layer_norm_eps, L.keep1.data(), L.xhat1.data(),
+                                  L.rstd1.data());
     // out = LayerNorm(Dropout(W2 act(W1 a + b1) + b2) + a)
     L.f1.resize(size_t(Tq) * inner);
     L.g.resize(size_t(Tq) * inner);
@@ -143,12 +142,11 @@ void encoder_forward(const S3RecModel& m, Workspace& ws, bool train, uint64_t ke
     L.out.resize(size_t(Tq) * d);
     linear_forward(L.g.data(), Tq, inner, P.value(Lp.ff2.w), P.value(Lp.ff2.b), d, L.out.data());
     L.keep2.resize(ph > 0 ? size_t(Tq) * d : 0);
-    dropout_forward(L.out.data(), size_t(Tq) * d, ph, site_key(key, l + 1, 3), L.keep2.data());
-    add_into(L.out.data(), L.a.data(), size_t(Tq) * d);
     L.xhat2.resize(size_t(Tq) * d);
     L.rstd2.resize(Tq);
-    layer_norm_forward(L.out.data(), Tq, d, P.value(Lp.ln2.g), P.value(Lp.ln2.b), c.layer_norm_eps, L.out.data(),
-                       L.xhat2.data(), L.rstd2.data());
+    dropout_residual_norm_forward(L.out.data(), L.a.data(), Tq, d, ph, site_key(key, l + 1, 3), P.value(Lp.ln2.g),
+                                  P.value(Lp.ln2.b), c.layer_norm_eps, L.keep2.data(), L.xhat2.data(),
+                                  L.rstd2.data());
     in = L.out.data();
   }
 }
@@ -169,11 +167,10 @@ void encoder_backward(S3RecModel& m, Workspace& ws, float* dout) {
     const float* xq = L.subset ? L.xq.data() : in;
     const size_t nq = size_t(Tq) * d;
 
-    // Feed-forward sub-layer: dy -> dz2 (in place), da = dz2 + W1^T(...)
-    layer_norm_backward(dy, L.xhat2.data(), L.rstd2.data(), Tq, d, P.value(Lp.ln2.g), dy, P.grad(Lp.ln2.g),
-                        P.grad(Lp.ln2.b));
-    ws.dxq.assign(dy, dy + nq);  // residual path into a
-    dropout_backward(dy, nq, ph, L.keep2.data());
+    // Feed-forward sub-layer: dz2 into da (residual path) and, through dropout, into dy (in place)
+    ws.dxq.resize(nq);
+    dropout_residual_norm_backward(dy, L.xhat2.data(), L.rstd2.data(), Tq, d, P.value(Lp.ln2.g), ph,
+                                   L.keep2.data(), ws.dxq.data(), dy, P.grad(Lp.ln2.g), P.grad(Lp.ln2.b));
     ws.dinner.resize(size_t(Tq) * inner);
     linear_backward(L.g.data(), Tq, inner, P.value(Lp.ff2.w), d, dy, ws.dinner.data(), false, P.grad(Lp.ff2.w),
                     P.grad(Lp.ff2.b));
@@ -181,12 +178,11 @@ void encoder_backward(S3RecModel& m, Workspace& ws, float* dout) {
                         size_t(Tq) * inner);
     linear_backward(L.a.data(), Tq, d, P.value(Lp.ff1.w), inner, ws.dinner.data(), ws.dxq.data(), true,
                     P.grad(Lp.ff1.w), P.grad(Lp.ff1.b));
-    // Attention sub-layer: da -> dz1 (in place); residual into xq
+    // Attention sub-layer: dz1 into da (in place; residual into xq) and, through dropout, into dtmp
     float* da = ws.dxq.data();
-    layer_norm_backward(da, L.xhat1.data(), L.rstd1.data(), Tq, d, P.value(Lp.ln1.g), da, P.grad(Lp.ln1.g),
-                        P.grad(Lp.ln1.b));
-    ws.dtmp.assign(da, da + nq);
-    dropout_backward(ws.dtmp.data(), nq, ph, L.keep1.data());
+    ws.dtmp.resize(nq);
+    dropout_residual_norm_backward(da, L.xhat1.data(), L.rstd1.data(), Tq, d, P.value(Lp.ln1.g), ph,
+                                   L.keep1.data(), da, ws.dtmp.data(), P.grad(Lp.ln1.g), P.grad(Lp.ln1.b));
     ws.dctx.resize(nq);
     linear_backward(L.ctx.data(), Tq, d, P.value(Lp.dense.w), d, ws.dtmp.data(), ws.dctx.data(), false,
                     P.grad(Lp.dense.w), P.grad(Lp.dense.b));

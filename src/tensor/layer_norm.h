@@ -1,5 +1,8 @@
 #pragma once
 // TF-style layer norm over the last dimension: epsilon inside the square root.
+// The encoder's residual sub-layers use the fused form LayerNorm(Dropout(X) + R):
+// one pass over the rows instead of three (dropout, residual add, layer norm).
+#include <cstdint>
 
 namespace s3rec {
 
@@ -12,5 +15,17 @@ void layer_norm_forward(const float* X, int n, int d, const float* gamma, const 
 // dgamma[d] += colsum(dY * xhat); dbeta[d] += colsum(dY). dX may alias dY.
 void layer_norm_backward(const float* dY, const float* xhat, const float* rstd, int n, int d, const float* gamma,
                          float* dX, float* dgamma, float* dbeta);
+
+// X[n x d] <- LayerNorm(Dropout(X) + R), in place. The dropout mask is that of
+// dropout_forward(X, n * d, p, key, keep) on the flat array; saves keep, xhat, rstd.
+void dropout_residual_norm_forward(float* X, const float* R, int n, int d, float p, uint64_t key, const float* gamma,
+                                   const float* beta, float eps, uint8_t* keep, float* xhat, float* rstd);
+
+// Backward of the above: dZ = the layer norm's input gradient (as layer_norm_backward);
+// dR[n x d] = dZ (the residual path), dX[n x d] = dZ * keep / (1 - p) (the dropout path).
+// dR or dX may alias dY, not each other.
+void dropout_residual_norm_backward(const float* dY, const float* xhat, const float* rstd, int n, int d,
+                                    const float* gamma, float p, const uint8_t* keep, float* dR, float* dX,
+                                    float* dgamma, float* dbeta);
 
 }  // namespace s3rec
