@@ -114,9 +114,8 @@ void BM_PretrainStep(benchmark::State& state) {
   size_t step = 0;
   for (auto _ : state) {
     const PretrainBatch& b = batches[step % batches.size()];
-    model.params().zero_grad();
     auto l = model.pretrain_step(b, attrs, w, true, step);
-    adam.step(model.params().values().data(), model.params().grads().data());
+    adam.step_and_zero_grad(model.params().values().data(), model.params().grads().data());
     benchmark::DoNotOptimize(l);
     flops += useful_flops(c, b);
     ++step;

@@ -51,6 +51,8 @@ class Adam {
  public:
   Adam(size_t n, AdamConfig cfg) : cfg_(cfg), m_(n, 0.0f), v_(n, 0.0f) {}
   void step(float* params, const float* grads);
+  // step(), then the gradients set to zero in the same pass over memory
+  void step_and_zero_grad(float* params, float* grads);
   long steps() const { return t_; }
   std::vector<float>& exp_avg() { return m_; }
   std::vector<float>& exp_avg_sq() { return v_; }
@@ -60,6 +62,7 @@ class Adam {
   const AdamConfig& config() const { return cfg_; }
 
  private:
+  void update(float* params, const float* grads, float* zero_grads);
   AdamConfig cfg_;
   std::vector<float> m_, v_;
   long t_ = 0;

@@ -50,10 +50,12 @@ void ParamStore::zero_grad() {
 
 namespace {
 
+// zero_g: the gradient buffer to clear after reading it (nullptr: leave it)
 S3REC_CLONES void adam_chunk(float* p, const float* g, float* m, float* v, size_t n, float b1, float b2, float eps,
-                             float wd, float step_size, float bc2_sqrt) {
+                             float wd, float step_size, float bc2_sqrt, float* zero_g) {
   for (size_t i = 0; i < n; ++i) {
     const float gi = wd != 0.0f ? g[i] + wd * p[i] : g[i];
+    if (zero_g) zero_g[i] = 0.0f;
     m[i] = b1 * m[i] + (1.0f - b1) * gi;
     v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
     const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;  // as torch: (sqrt(v) / sqrt(bc2)) + eps
@@ -63,7 +65,11 @@ S3REC_CLONES void adam_chunk(float* p, const float* g, float* m, float* v, size_
 
 }  // namespace
 
-void Adam::step(float* params, const float* grads) {
+void Adam::step(float* params, const float* grads) { update(params, grads, nullptr); }
+
+void Adam::step_and_zero_grad(float* params, float* grads) { update(params, grads, grads); }
+
+void Adam::update(float* params, const float* grads, float* zero_grads) {
   ++t_;
   const double bc1 = 1.0 - std::pow(double(cfg_.beta1), double(t_));
   const double bc2 = 1.0 - std::pow(double(cfg_.beta2), double(t_));
@@ -76,7 +82,7 @@ void Adam::step(float* params, const float* grads) {
   for (long c = 0; c < chunks; ++c) {
     const size_t b = size_t(c) * kChunk, len = std::min(kChunk, n - b);
     adam_chunk(params + b, grads + b, m_.data() + b, v_.data() + b, len, cfg_.beta1, cfg_.beta2, cfg_.eps,
-               cfg_.weight_decay, step_size, bc2_sqrt);
+               cfg_.weight_decay, step_size, bc2_sqrt, zero_grads ? zero_grads + b : nullptr);
   }
 }
 

@@ -29,6 +29,7 @@ FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const F
   EarlyStopping stopper(opt.stopping_step);
   FinetuneResult res;
   std::vector<float> best_params = model.params().values();
+  model.params().zero_grad();  // then every step leaves them zero (Adam::step_and_zero_grad)
   for (int epoch = 0; epoch < opt.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     Rng rng(splitmix64(opt.seed) ^ splitmix64(0x46494E45ull + uint64_t(epoch)));
@@ -48,7 +49,6 @@ FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const F
         shard = slice(batch, int(lo), int(hi));
         mine = &shard;
       }
-      model.params().zero_grad();
       const uint64_t key = splitmix64(opt.seed ^ 0xF17Eull ^ (uint64_t(epoch) << 32) ^ uint64_t(step));
       double loss = 0.0;
       if (mine->input.num_tokens() > 0) loss = model.finetune_step(*mine, opt.loss, true, key);
@@ -61,7 +61,7 @@ FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const F
         dist::allreduce_sum(&loss, 1);
       }
       loss_sum += loss;
-      adam.step(model.params().values().data(), model.params().grads().data());
+      adam.step_and_zero_grad(model.params().values().data(), model.params().grads().data());
       if (hooks.on_batch) hooks.on_batch(e, total);
     }
     rep.loss = step > 0 ? loss_sum / double(step) : 0.0;

@@ -16,6 +16,7 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
   const long total = long(sampler.num_samples());
   PretrainBatch batch, shard;
   const bool dp = opt.data_parallel && dist::size() > 1;
+  model.params().zero_grad();  // then every step leaves them zero (Adam::step_and_zero_grad)
   for (int epoch = opt.start_epoch; epoch < opt.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     Rng rng(splitmix64(opt.seed) ^ splitmix64(0x5052455452ull + uint64_t(epoch)));  // per-epoch stream
@@ -33,7 +34,6 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
         shard = slice(batch, int(lo), int(hi));
         mine = &shard;
       }
-      model.params().zero_grad();
       const uint64_t key = splitmix64(opt.seed ^ (uint64_t(epoch) << 32) ^ uint64_t(step));
       PretrainLosses l;
       if (mine->masked.num_seqs() > 0) l = model.pretrain_step(*mine, attrs, opt.weights, true, key);
@@ -51,7 +51,7 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
                              ": non-finite " + (bad.empty() ? std::string("loss") : "gradient of " + bad) +
                              " (aap " + std::to_string(l.aap) + ", mip " + std::to_string(l.mip) + ", map " +
                              std::to_string(l.map) + ", sp " + std::to_string(l.sp) + ")");
-      adam.step(model.params().values().data(), model.params().grads().data());
+      adam.step_and_zero_grad(model.params().values().data(), model.params().grads().data());
       rep.losses.aap += l.aap;
       rep.losses.mip += l.mip;
       rep.losses.map += l.map;
