@@ -9,8 +9,10 @@
 
 namespace s3rec {
 
+// Throws std::invalid_argument unless train_fraction is in (0, 1].
+void check_train_fraction(double train_fraction);
 // Length kept of a training part of n items under train_fraction (0, 1]: n at 1, else
-// ceil(fraction * n), at least 1. Throws std::invalid_argument outside (0, 1].
+// ceil(fraction * n), at least 1. Checks the fraction.
 int reduced_train_length(int n, double train_fraction);
 
 // Pre-training: every prefix (lengths 1..len) of each user's training part

@@ -10,15 +10,19 @@ bool contains_sorted(const std::vector<int>& sorted, int item) {
   return std::binary_search(sorted.begin(), sorted.end(), item);
 }
 
-int reduced_train_length(int n, double train_fraction) {
+void check_train_fraction(double train_fraction) {
   if (!(train_fraction > 0.0 && train_fraction <= 1.0))
     throw std::invalid_argument("train_fraction must be in (0, 1]");
+}
+
+int reduced_train_length(int n, double train_fraction) {
+  check_train_fraction(train_fraction);
   if (train_fraction >= 1.0) return n;
   return std::max(1, int(std::ceil(train_fraction * n - 1e-9)));
 }
 
 FinetuneSampler::FinetuneSampler(const Dataset& d, int max_len, double train_fraction) : d_(d), max_len_(max_len) {
-  reduced_train_length(1, train_fraction);  // validates before any work
+  check_train_fraction(train_fraction);
   train_len_.assign(d.num_users(), 0);
   sorted_items_.resize(d.num_users());
   for (int u = 0; u < d.num_users(); ++u) {

@@ -209,13 +209,11 @@ void encoder_backward(S3RecModel& m, Workspace& ws, float* dout) {
       linear_backward(xq, Tq, d, Wqkv, d, dq, da, true, gW, gb);
       linear_backward(in, T, d, Wqkv + size_t(d) * d, 2 * d, ws.dkv.data(), ws.dx.data(), false, gW + size_t(d) * d,
                       gb + d);
+      scatter_add_rows(da, ws.qrows.data(), Tq, d, ws.dx.data(), false);
     } else {
       linear_backward(in, T, d, Wqkv, 3 * d, ws.dkv.data(), ws.dx.data(), false, gW, gb);
-    }
-    if (L.subset)
-      scatter_add_rows(da, ws.qrows.data(), Tq, d, ws.dx.data(), false);
-    else
       add_into(ws.dx.data(), da, nq);
+    }
     std::swap(ws.dx, ws.dx_prev);
     dy = ws.dx_prev.data();
   }
