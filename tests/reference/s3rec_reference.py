@@ -111,7 +111,10 @@ class S3RecModel(nn.Module):
             m.bias.data.zero_()
 
     def embed(self, seq):
-        pos = torch.arange(seq.shape[1]).unsqueeze(0).expand_as(seq)
+        # The reference left-pads to max_seq_length, so the last column is position max_len-1.
+        # A batch whose leading all-padding columns were trimmed keeps those positions.
+        L = self.c["max_seq_length"]
+        pos = torch.arange(L - seq.shape[1], L).unsqueeze(0).expand_as(seq)
         return self.dropout(self.LayerNorm(self.item_embeddings(seq) + self.position_embeddings(pos)))
 
     def encode(self, seq, causal):
