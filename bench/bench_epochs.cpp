@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   c.n_attributes = d.n_attributes;
   S3RecModel model(c);
   model.init_weights(1);
-  Adam adam(model.params().total(), AdamConfig{});
+  Optimizer adam(model.params(), AdamConfig{});
 
   PretrainOptions po;
   po.epochs = 1;
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   });
 
   // one fine-tuning epoch, training only: the loop's validation is timed separately below
-  Adam adam2(model.params().total(), AdamConfig{});
+  Optimizer adam2(model.params(), AdamConfig{});
   FinetuneOptions fo;
   fo.epochs = 1;
   double ft_total = 0;

@@ -13,6 +13,7 @@
 #include <array>
 
 #include "s3rec/model.h"
+#include "s3rec/optimizer.h"
 #include "s3rec/rng.h"
 
 using namespace s3rec;
@@ -106,7 +107,7 @@ void BM_PretrainStep(benchmark::State& state) {
   for (int i = 1; i <= c.n_items; ++i)
     for (int k = int(rng.uniform_int(1, 6)); k > 0; --k) lists[i].push_back(int(rng.uniform_int(1, c.n_attributes)));
   const AttributeTable attrs = AttributeTable::from_lists(lists, c.item_rows());
-  Adam adam(model.params().total(), AdamConfig{});
+  Optimizer adam(model.params(), AdamConfig{});
   const PretrainWeights w;  // 0.2, 1.0, 1.0, 0.5
   std::vector<PretrainBatch> batches;
   for (int i = 0; i < 8; ++i) batches.push_back(beauty_like_batch(c, 200, 100 + i));
@@ -114,8 +115,9 @@ void BM_PretrainStep(benchmark::State& state) {
   size_t step = 0;
   for (auto _ : state) {
     const PretrainBatch& b = batches[step % batches.size()];
+    adam.prepare_rows(model.item_embeddings_id(), item_rows(b));
     auto l = model.pretrain_step(b, attrs, w, true, step);
-    adam.step_and_zero_grad(model.params().values().data(), model.params().grads().data());
+    adam.step();
     benchmark::DoNotOptimize(l);
     flops += useful_flops(c, b);
     ++step;

@@ -52,7 +52,7 @@ TEST(EndToEnd, PretrainLossesFallAndS3RecBeatsPopularity) {
   const Dataset d = make_synthetic(so);
   S3RecModel model(small_model(d));
   model.init_weights(1);
-  Adam adam(model.params().total(), AdamConfig{});
+  Optimizer adam(model.params(), AdamConfig{});
   PretrainOptions po;
   // On data this small, pre-training first settles on a plateau (AAP predicts the
   // attribute prior, MIP and SP are at chance) and leaves it after about 10 epochs of
@@ -67,7 +67,7 @@ TEST(EndToEnd, PretrainLossesFallAndS3RecBeatsPopularity) {
   EXPECT_LT(epochs.back().losses.map, epochs.front().losses.map);
   EXPECT_LT(epochs.back().losses.joint(po.weights), epochs.front().losses.joint(po.weights));
 
-  Adam ft(model.params().total(), AdamConfig{});
+  Optimizer ft(model.params(), AdamConfig{});
   FinetuneOptions fo;
   fo.epochs = 40;
   fo.batch_size = 64;
@@ -95,7 +95,7 @@ TEST(EndToEnd, LastFmSmokeRun) {
   c.n_attributes = d.n_attributes;
   S3RecModel model(c);
   model.init_weights(2020);
-  Adam adam(model.params().total(), AdamConfig{});
+  Optimizer adam(model.params(), AdamConfig{});
   PretrainOptions po;
   po.epochs = 1;
   PretrainEpoch seen;
@@ -104,7 +104,7 @@ TEST(EndToEnd, LastFmSmokeRun) {
   for (const auto& s : d.user_seqs) expected += std::min<long>(50, long(s.size()) - 2);
   EXPECT_EQ(seen.samples, expected);
   EXPECT_TRUE(std::isfinite(seen.losses.joint(po.weights)));
-  Adam ft(model.params().total(), AdamConfig{});
+  Optimizer ft(model.params(), AdamConfig{});
   FinetuneOptions fo;
   fo.epochs = 2;
   const FinetuneResult r = finetune(model, ft, d, fo, {}, {});

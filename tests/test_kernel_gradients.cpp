@@ -187,12 +187,51 @@ TEST(KernelGrad, EmbeddingScattersAndFreezesRowZero) {
     return dot(X, R);
   };
   loss();
-  std::vector<float> dE(V * d, 0.0f), dP(L * d, 0.0f);
-  embedding_backward(tok.data(), pos.data(), T, d, R.data(), dE.data(), dP.data());
+  RowSparseGrad gE;
+  gE.init(V, d);
+  std::vector<float> dE(V * d), dP(L * d, 0.0f);
+  embedding_backward(tok.data(), pos.data(), T, d, R.data(), gE, dP.data());
+  gE.to_dense(dE.data());
+  EXPECT_EQ(gE.rows(), (std::vector<int>{1, 3, 2})) << "touched rows in first-touch order, row 0 skipped";
   for (int j = 0; j < d; ++j) EXPECT_EQ(dE[j], 0.0f) << "row 0 (padding) must not receive gradient";
-  for (int j = 0; j < d; ++j) EXPECT_FLOAT_EQ(dE[1 * d + j], R[0 * d + j] + R[3 * d + j]);
-  P[0] += 0.0f;
+  for (int j = 0; j < d; ++j) {
+    EXPECT_FLOAT_EQ(dE[1 * d + j], R[0 * d + j] + R[3 * d + j]);
+    EXPECT_FLOAT_EQ(dE[2 * d + j], R[4 * d + j]);
+    EXPECT_FLOAT_EQ(dE[3 * d + j], R[2 * d + j]);
+  }
+  // rows 1-3 against finite differences (row 0 is frozen by design, so its numeric gradient is not 0)
+  std::vector<float> E13(E.begin() + d, E.end()), dE13(dE.begin() + d, dE.end());
+  auto loss13 = [&] {
+    std::copy(E13.begin(), E13.end(), E.begin() + d);
+    return loss();
+  };
+  expect_grad_close("dE rows 1-3", E13, dE13, loss13);
   expect_grad_close("dP", P, dP, loss);
+}
+
+TEST(KernelGrad, RowSparseGradSumsInCallOrderAndDensifies) {
+  const int d = 3;
+  RowSparseGrad g;
+  g.init(6, d);
+  const std::vector<float> X{1, 2, 3, 10, 20, 30, 100, 200, 300};
+  const std::vector<int> idx{4, 0, 4};
+  g.scatter_add(X.data(), idx.data(), 3, /*skip_zero=*/true);
+  EXPECT_EQ(g.rows(), (std::vector<int>{4}));
+  EXPECT_EQ(g.row(0), nullptr);
+  EXPECT_EQ(g.row(4)[2], 303.0f);
+  const std::vector<int> idx2{1, 4, 0};
+  g.scatter_add(X.data(), idx2.data(), 3, /*skip_zero=*/false);
+  EXPECT_EQ(g.rows(), (std::vector<int>{4, 1, 0}));
+  EXPECT_EQ(g.row(4)[0], 111.0f);
+  EXPECT_EQ(g.row(0)[1], 200.0f);
+  float* D = g.make_dense();  // keeps what was accumulated
+  EXPECT_EQ(g.size(), 6u);
+  EXPECT_EQ(D[4 * d + 0], 111.0f);
+  EXPECT_EQ(D[1 * d + 2], 3.0f);
+  EXPECT_EQ(D[5 * d + 1], 0.0f);
+  g.clear();
+  EXPECT_EQ(g.size(), 0u);
+  EXPECT_EQ(g.row(4), nullptr);
 }
 
 TEST(KernelGrad, ScatterAddRowsAccumulatesRepeats) {

@@ -115,7 +115,7 @@ void expect_grads(const Fixture& fx, const std::string& prefix) {
   ASSERT_GT(global, 0.0) << prefix;
   for (size_t id = 0; id < P.infos().size(); ++id) {
     const std::string& n = P.info(int(id)).name;
-    expect_close(prefix + n, P.grad(int(id)), fx.f.tensors.at(prefix + n).as_f32(), 1e-2 * global);
+    expect_close(prefix + n, P.gradient(int(id)).data(), fx.f.tensors.at(prefix + n).as_f32(), 1e-2 * global);
   }
 }
 

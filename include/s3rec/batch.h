@@ -41,6 +41,11 @@ struct FinetuneBatch {
   std::vector<int> neg_items;  // [T]
 };
 
+// The item-table rows a batch reads (its tokens, targets and negatives; 0 excluded),
+// sorted and unique: the rows an optimizer with lazily updated rows must bring up to date.
+std::vector<int> item_rows(const PretrainBatch& b);
+std::vector<int> item_rows(const FinetuneBatch& b);
+
 // Sequences [lo, hi) of a batch, with their per-token arrays (data-parallel shards).
 PackedSeqs slice(const PackedSeqs& s, int lo, int hi);
 PretrainBatch slice(const PretrainBatch& b, int lo, int hi);

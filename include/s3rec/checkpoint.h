@@ -8,7 +8,7 @@
 #include <string>
 
 #include "s3rec/model.h"
-#include "s3rec/params.h"
+#include "s3rec/optimizer.h"
 
 namespace s3rec {
 
@@ -18,11 +18,13 @@ struct CheckpointMeta {
 };
 
 void save_checkpoint(const std::string& path, const S3RecModel& m, const std::map<std::string, std::string>& extra,
-                     const Adam* optim = nullptr);
+                     const Optimizer* optim = nullptr);
 CheckpointMeta read_checkpoint_meta(const std::string& path);
 // Verifies every tensor's presence, dtype and shape and the architecture fields of the
 // stored config against m.config(); throws std::runtime_error naming the file and mismatch.
-void load_checkpoint(const std::string& path, S3RecModel& m, Adam* optim = nullptr);
+// With optim: its moments and step count too (from PATH.optim.safetensors), refused when
+// they were written by another learner.
+void load_checkpoint(const std::string& path, S3RecModel& m, Optimizer* optim = nullptr);
 std::string optimizer_path(const std::string& checkpoint_path);
 // The configuration as stored in the metadata (a JSON object with ModelConfig's fields).
 std::string model_config_json(const ModelConfig& c);

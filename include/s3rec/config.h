@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "s3rec/model.h"
-#include "s3rec/params.h"
+#include "s3rec/optimizer.h"
 
 namespace s3rec {
 
@@ -33,6 +33,7 @@ struct RunConfig {
   double train_fraction = 1.0;
   // optimisation and run
   double learning_rate = 1e-3, weight_decay = 0.0;
+  std::string learner = "adam";
   long seed = 2020;
   int threads = 0;  // 0: all cores
   std::string checkpoint_dir = "saved", data_path = ".", dataset, run_dir, model_path;
@@ -41,6 +42,7 @@ struct RunConfig {
 
   ModelConfig model_config(int n_items, int n_attributes) const;
   AdamConfig adam() const;
+  Learner optimizer_learner() const;
   PretrainWeights weights() const;
 };
 

@@ -4,6 +4,8 @@
 // build without MPI) is rank 0 of 1 and every call below is a no-op.
 #include <cstddef>
 
+#include "s3rec/row_sparse_grad.h"
+
 namespace s3rec::dist {
 
 // Initialises MPI when the process was launched by mpirun/srun (their environment
@@ -20,6 +22,10 @@ void allreduce_sum(float* data, size_t n);
 void allreduce_sum(double* data, size_t n);
 void allreduce_sum(long* data, size_t n);
 void barrier();
+// Row-sparse gradients summed across ranks: each rank sends its touched rows (ids and
+// values: allgatherv) and every rank adds all of them in rank order, so all end with the
+// same rows and sums. Returns the bytes this rank received.
+size_t allreduce_rows(RowSparseGrad& g);
 
 // This rank's share [lo, hi) of n items split into size() contiguous blocks.
 inline void shard(long n, long& lo, long& hi) {

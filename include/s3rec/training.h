@@ -9,6 +9,7 @@
 #include "s3rec/dataset.h"
 #include "s3rec/evaluation.h"
 #include "s3rec/model.h"
+#include "s3rec/optimizer.h"
 #include "s3rec/params.h"
 
 namespace s3rec {
@@ -44,7 +45,7 @@ struct TrainHooks {
 };
 
 // Runs the epochs; after each, on_epoch is called (write logs, checkpoints there).
-void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOptions& opt, const TrainHooks& hooks,
+void pretrain(S3RecModel& model, Optimizer& optim, const Dataset& d, const PretrainOptions& opt, const TrainHooks& hooks,
               const std::function<void(const PretrainEpoch&)>& on_epoch);
 
 struct FinetuneOptions {
@@ -78,7 +79,7 @@ struct FinetuneResult {
 
 // Fine-tunes with validation after every epoch and early stopping; the best
 // parameters are restored into `model` before the final test.
-FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const FinetuneOptions& opt,
+FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, const FinetuneOptions& opt,
                         const TrainHooks& hooks, const std::function<void(const FinetuneEpoch&)>& on_epoch);
 
 // Early stopping on a score that must strictly improve (reference semantics).

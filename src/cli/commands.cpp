@@ -147,7 +147,7 @@ int cmd_pretrain(const Args& a) {
   const RunConfig& c = s.cfg;
   S3RecModel model(c.model_config(s.data.n_items, s.data.n_attributes));
   model.init_weights(uint64_t(c.seed));
-  Adam adam(model.params().total(), c.adam());
+  Optimizer adam(model.params(), c.adam(), c.optimizer_learner());
   PretrainOptions o;
   o.epochs = c.pretrain_epochs;
   o.batch_size = c.pretrain_batch_size;
@@ -194,6 +194,7 @@ int cmd_pretrain(const Args& a) {
   } catch (const NonFiniteError& e) {
     // keep the state before the failing step for inspection, then fail
     const std::string path = (fs::path(c.checkpoint_dir) / ("S3Rec-" + c.dataset + "-nonfinite.safetensors")).string();
+    adam.catch_up_all();
     if (dist::is_root())
       save_checkpoint(path, model, {{"dataset", c.dataset}, {"stage", "pretrain"}, {"error", e.what()}}, &adam);
     throw std::runtime_error(std::string(e.what()) + "; the parameters before that step are in " + path);
@@ -217,7 +218,7 @@ int cmd_finetune(const Args& a) {
     load_checkpoint(c.pre_model_path, model);
     std::fprintf(stderr, "initialised from %s\n", c.pre_model_path.c_str());
   }
-  Adam adam(model.params().total(), c.adam());
+  Optimizer adam(model.params(), c.adam(), c.optimizer_learner());
   FinetuneOptions o;
   o.epochs = c.epochs;
   o.batch_size = c.train_batch_size;

@@ -51,6 +51,8 @@ const std::vector<Key>& keys() {
       {"train_fraction", &RunConfig::train_fraction, "fraction of each user's training data, (0, 1]"},
       {"learning_rate", &RunConfig::learning_rate, "Adam learning rate"},
       {"weight_decay", &RunConfig::weight_decay, "Adam L2 weight decay"},
+      {"learner", &RunConfig::learner,
+       "adam (torch.optim.Adam's result, item rows updated lazily) | sparse_adam (item rows move only when touched)"},
       {"seed", &RunConfig::seed, "random seed"},
       {"threads", &RunConfig::threads, "worker threads (0 = all cores)"},
       {"checkpoint_dir", &RunConfig::checkpoint_dir, "where checkpoints go"},
@@ -138,6 +140,7 @@ void validate(const RunConfig& c) {
   try {
     parse_activation(c.hidden_act);
     parse_loss_type(c.loss_type);
+    parse_learner(c.learner);
   } catch (const std::invalid_argument& e) {
     throw ConfigError(e.what());
   }
@@ -153,6 +156,8 @@ void validate(const RunConfig& c) {
   need(c.train_fraction > 0 && c.train_fraction <= 1, "train_fraction must be in (0, 1]");
   need(c.learning_rate > 0, "learning_rate must be positive");
   need(c.weight_decay >= 0, "weight_decay must be >= 0");
+  need(c.learner != "sparse_adam" || c.weight_decay == 0,
+       "learner sparse_adam does not support weight_decay > 0 (as torch.optim.SparseAdam)");
   need(c.threads >= 0, "threads must be >= 0");
 }
 
@@ -181,6 +186,8 @@ AdamConfig RunConfig::adam() const {
   a.weight_decay = float(weight_decay);
   return a;
 }
+
+Learner RunConfig::optimizer_learner() const { return parse_learner(learner); }
 
 PretrainWeights RunConfig::weights() const {
   return {float(aap_weight), float(mip_weight), float(map_weight), float(sp_weight)};

@@ -1,5 +1,8 @@
 #include "s3rec/batch.h"
 
+#include <algorithm>
+#include <initializer_list>
+
 namespace s3rec {
 
 PackedSeqs slice(const PackedSeqs& s, int lo, int hi) {
@@ -31,6 +34,32 @@ FinetuneBatch slice(const FinetuneBatch& b, int lo, int hi) {
   out.pos_items = token_range(b.pos_items, b.input, lo, hi);
   out.neg_items = token_range(b.neg_items, b.input, lo, hi);
   return out;
+}
+
+namespace {
+
+std::vector<int> sorted_nonzero(std::initializer_list<const std::vector<int>*> lists) {
+  size_t n = 0;
+  for (const auto* l : lists) n += l->size();
+  std::vector<int> out;
+  out.reserve(n);
+  for (const auto* l : lists)
+    for (int x : *l)
+      if (x != 0) out.push_back(x);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::vector<int> item_rows(const PretrainBatch& b) {
+  return sorted_nonzero({&b.masked.items, &b.pos_items, &b.neg_items, &b.context.items, &b.pos_segment.items,
+                         &b.neg_segment.items});
+}
+
+std::vector<int> item_rows(const FinetuneBatch& b) {
+  return sorted_nonzero({&b.input.items, &b.pos_items, &b.neg_items});
 }
 
 }  // namespace s3rec

@@ -223,7 +223,7 @@ void encoder_backward(S3RecModel& m, Workspace& ws, float* dout) {
   dropout_backward(dy, n0, ph, ws.emb_keep.data());
   layer_norm_backward(dy, ws.emb_xhat.data(), ws.emb_rstd.data(), T, d, P.value(m.embedding_norm().g), dy,
                       P.grad(m.embedding_norm().g), P.grad(m.embedding_norm().b));
-  embedding_backward(ws.items.data(), ws.pos.data(), T, d, dy, P.grad(m.item_embeddings_id()),
+  embedding_backward(ws.items.data(), ws.pos.data(), T, d, dy, P.row_grad(m.item_embeddings_id()),
                      P.grad(m.position_embeddings_id()));
 }
 

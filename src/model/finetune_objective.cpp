@@ -112,18 +112,19 @@ double S3RecModel::finetune_step(const FinetuneBatch& batch, LossType loss, bool
   encoder_forward(*this, ws, train, key);
   const float* F = ws.out();
   const float* E = params_.value(item_emb_);
-  float* gE = params_.grad(item_emb_);
+  RowSparseGrad& gE = params_.row_grad(item_emb_);
   const float scale = 1.0f / float(T);
   std::vector<float> dF(size_t(T) * d, 0.0f);
   double sum;
   if (loss == LossType::CE) {
-    sum = softmax_ce_loss(F, E, gE, batch.pos_items, T, d, N, scale, dF.data(), backward);
+    // every item is scored: the item table's gradient is dense here
+    sum = softmax_ce_loss(F, E, backward ? gE.make_dense() : nullptr, batch.pos_items, T, d, N, scale, dF.data(), backward);
   } else {
     std::vector<float> dEp(size_t(T) * d), dEn(size_t(T) * d);
     sum = pairwise_loss(loss, F, E, batch.pos_items, batch.neg_items, T, d, scale, dF.data(), dEp.data(), dEn.data());
     if (backward) {
-      scatter_add_rows(dEp.data(), batch.pos_items.data(), T, d, gE, true);
-      scatter_add_rows(dEn.data(), batch.neg_items.data(), T, d, gE, true);
+      gE.scatter_add(dEp.data(), batch.pos_items.data(), T, true);
+      gE.scatter_add(dEn.data(), batch.neg_items.data(), T, true);
     }
   }
   if (backward) encoder_backward(*this, ws, dF.data());

@@ -5,22 +5,45 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "tensor/simd.h"
-
 namespace s3rec {
 
-int ParamStore::add(const std::string& name, std::vector<int> shape) {
+int ParamStore::add(const std::string& name, std::vector<int> shape, GradLayout layout) {
   if (!values_.empty()) throw std::logic_error("ParamStore::add after allocate: " + name);
+  if (layout == GradLayout::RowSparse && shape.size() != 2)
+    throw std::logic_error("ParamStore::add: a row-sparse parameter is a [rows x d] table: " + name);
   size_t n = 1;
   for (int s : shape) n *= size_t(s);
-  infos_.push_back({name, std::move(shape), total_, n});
+  ParamInfo p;
+  p.name = name;
+  p.shape = std::move(shape);
+  p.size = n;
+  p.layout = layout;
+  infos_.push_back(std::move(p));
   total_ += n;
   return int(infos_.size()) - 1;
 }
 
 void ParamStore::allocate() {
+  size_t off = 0, dense = 0;
+  row_grads_.clear();
+  for (ParamInfo& p : infos_)
+    if (p.layout == GradLayout::RowSparse) {
+      p.offset = off;
+      off += p.size;
+      p.row_grad = int(row_grads_.size());
+      row_grads_.emplace_back();
+      row_grads_.back().init(p.shape[0], p.shape[1]);
+    }
+  dense_begin_ = off;
+  for (ParamInfo& p : infos_)
+    if (p.layout == GradLayout::Dense) {
+      p.offset = off;
+      p.grad_offset = dense;
+      off += p.size;
+      dense += p.size;
+    }
   values_.assign(total_, 0.0f);
-  grads_.assign(total_, 0.0f);
+  grads_.assign(dense, 0.0f);
 }
 
 int ParamStore::find(const std::string& name) const {
@@ -29,16 +52,48 @@ int ParamStore::find(const std::string& name) const {
   return -1;
 }
 
+float* ParamStore::grad(int id) {
+  if (infos_[id].layout != GradLayout::Dense) throw std::logic_error("ParamStore::grad: " + infos_[id].name + " is row-sparse");
+  return grads_.data() + infos_[id].grad_offset;
+}
+
+const float* ParamStore::grad(int id) const { return const_cast<ParamStore*>(this)->grad(id); }
+
+RowSparseGrad& ParamStore::row_grad(int id) {
+  if (infos_[id].layout != GradLayout::RowSparse) throw std::logic_error("ParamStore::row_grad: " + infos_[id].name + " is dense");
+  return row_grads_[size_t(infos_[id].row_grad)];
+}
+
+const RowSparseGrad& ParamStore::row_grad(int id) const { return const_cast<ParamStore*>(this)->row_grad(id); }
+
+std::vector<float> ParamStore::gradient(int id) const {
+  const ParamInfo& p = infos_[id];
+  std::vector<float> out(p.size);
+  if (p.layout == GradLayout::RowSparse)
+    row_grad(id).to_dense(out.data());
+  else
+    std::copy(grads_.begin() + long(p.grad_offset), grads_.begin() + long(p.grad_offset + p.size), out.begin());
+  return out;
+}
+
 std::string ParamStore::first_nonfinite_grad() const {
   // one OR-reduction over the buffer; names are looked up only on failure
   bool bad = false;
+  const size_t n = grads_.size();
 #pragma omp parallel for reduction(|| : bad) schedule(static)
-  for (size_t i = 0; i < total_; ++i) bad = bad || !std::isfinite(grads_[i]);
-  if (!bad) return "";
-  for (const ParamInfo& p : infos_)
-    for (size_t i = 0; i < p.size; ++i)
-      if (!std::isfinite(grads_[p.offset + i])) return p.name;
-  return "?";
+  for (size_t i = 0; i < n; ++i) bad = bad || !std::isfinite(grads_[i]);
+  for (const ParamInfo& p : infos_) {
+    if (p.layout == GradLayout::RowSparse) {
+      const RowSparseGrad& g = row_grads_[size_t(p.row_grad)];
+      const float* v = g.values();
+      for (size_t i = 0; i < g.size() * size_t(g.dim()); ++i)
+        if (!std::isfinite(v[i])) return p.name;
+    } else if (bad) {
+      for (size_t i = 0; i < p.size; ++i)
+        if (!std::isfinite(grads_[p.grad_offset + i])) return p.name;
+    }
+  }
+  return bad ? "?" : "";
 }
 
 void ParamStore::zero_grad() {
@@ -46,44 +101,7 @@ void ParamStore::zero_grad() {
   float* g = grads_.data();
 #pragma omp parallel for schedule(static) if (n > 65536)
   for (size_t i = 0; i < n; ++i) g[i] = 0.0f;
-}
-
-namespace {
-
-// zero_g: the gradient buffer to clear after reading it (nullptr: leave it)
-S3REC_CLONES void adam_chunk(float* p, const float* g, float* m, float* v, size_t n, float b1, float b2, float eps,
-                             float wd, float step_size, float bc2_sqrt, float* zero_g) {
-  for (size_t i = 0; i < n; ++i) {
-    const float gi = wd != 0.0f ? g[i] + wd * p[i] : g[i];
-    if (zero_g) zero_g[i] = 0.0f;
-    m[i] = b1 * m[i] + (1.0f - b1) * gi;
-    v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-    const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;  // as torch: (sqrt(v) / sqrt(bc2)) + eps
-    p[i] += -step_size * (m[i] / denom);
-  }
-}
-
-}  // namespace
-
-void Adam::step(float* params, const float* grads) { update(params, grads, nullptr); }
-
-void Adam::step_and_zero_grad(float* params, float* grads) { update(params, grads, grads); }
-
-void Adam::update(float* params, const float* grads, float* zero_grads) {
-  ++t_;
-  const double bc1 = 1.0 - std::pow(double(cfg_.beta1), double(t_));
-  const double bc2 = 1.0 - std::pow(double(cfg_.beta2), double(t_));
-  const float step_size = float(cfg_.lr / bc1);
-  const float bc2_sqrt = float(std::sqrt(bc2));
-  const size_t n = m_.size();
-  constexpr size_t kChunk = 8192;
-  const long chunks = long((n + kChunk - 1) / kChunk);
-#pragma omp parallel for schedule(static) if (chunks > 4)
-  for (long c = 0; c < chunks; ++c) {
-    const size_t b = size_t(c) * kChunk, len = std::min(kChunk, n - b);
-    adam_chunk(params + b, grads + b, m_.data() + b, v_.data() + b, len, cfg_.beta1, cfg_.beta2, cfg_.eps,
-               cfg_.weight_decay, step_size, bc2_sqrt, zero_grads ? zero_grads + b : nullptr);
-  }
+  for (RowSparseGrad& r : row_grads_) r.clear();
 }
 
 }  // namespace s3rec

@@ -121,9 +121,9 @@ double masked_item_objective(S3RecModel& m, const S3RecModel::Linear& head, floa
       den[j] = dsn * h[j];
     }
   }
-  float* gE = P.grad(m.item_embeddings_id());
-  scatter_add_rows(dEp.data(), pos.data(), n, d, gE, true);
-  scatter_add_rows(dEn.data(), neg.data(), n, d, gE, true);
+  RowSparseGrad& gE = P.row_grad(m.item_embeddings_id());
+  gE.scatter_add(dEp.data(), pos.data(), n, true);
+  gE.scatter_add(dEn.data(), neg.data(), n, true);
   linear_backward(X.data(), n, d, P.value(head.w), d, dH.data(), dX.data(), false, P.grad(head.w), P.grad(head.b));
   scatter_add_rows(dX.data(), rows.data(), n, d, dF, false);
   return ordered_sum(row_loss);

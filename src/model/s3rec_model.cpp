@@ -80,7 +80,7 @@ S3RecModel::S3RecModel(const ModelConfig& cfg)
     n.b = params_.add(name + ".bias", {d});
     return n;
   };
-  item_emb_ = params_.add("item_embeddings.weight", {cfg_.item_rows(), d});
+  item_emb_ = params_.add("item_embeddings.weight", {cfg_.item_rows(), d}, GradLayout::RowSparse);
   attr_emb_ = params_.add("attribute_embeddings.weight", {cfg_.attribute_rows(), d});
   pos_emb_ = params_.add("position_embeddings.weight", {cfg_.max_seq_length, d});
   for (int l = 0; l < cfg_.n_layers; ++l) {

@@ -16,8 +16,8 @@ void embedding_forward(const int* tok, const int* pos, int T, int d, const float
   }
 }
 
-void embedding_backward(const int* tok, const int* pos, int T, int d, const float* dX, float* dE, float* dP) {
-  scatter_add_rows(dX, tok, T, d, dE, /*skip_zero=*/true);
+void embedding_backward(const int* tok, const int* pos, int T, int d, const float* dX, RowSparseGrad& dE, float* dP) {
+  dE.scatter_add(dX, tok, T, /*skip_zero=*/true);
   scatter_add_rows(dX, pos, T, d, dP, /*skip_zero=*/false);
 }
 

@@ -57,7 +57,9 @@ ModelConfig config_from_json(const std::string& path, const std::string& text) {
 std::string optimizer_path(const std::string& p) { return p + ".optim.safetensors"; }
 
 void save_checkpoint(const std::string& path, const S3RecModel& m, const std::map<std::string, std::string>& extra,
-                     const Adam* optim) {
+                     const Optimizer* optim) {
+  if (optim && !optim->caught_up())
+    throw std::logic_error("save_checkpoint: rows of the item table have pending optimizer steps (catch_up_all first)");
   StFile f;
   f.metadata = extra;
   f.metadata["format"] = "s3rec-1";
@@ -70,6 +72,7 @@ void save_checkpoint(const std::string& path, const S3RecModel& m, const std::ma
   if (optim) {  // first, so a model file never points at a missing optimizer state
     StFile o;
     o.metadata["steps"] = std::to_string(optim->steps());
+    o.metadata["learner"] = learner_name(optim->learner());
     for (size_t id = 0; id < P.infos().size(); ++id) {
       const ParamInfo& p = P.info(int(id));
       o.tensors["exp_avg." + p.name] = StTensor::f32({int64_t(p.size)}, optim->exp_avg().data() + p.offset);
@@ -93,7 +96,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
   return meta;
 }
 
-void load_checkpoint(const std::string& path, S3RecModel& m, Adam* optim) {
+void load_checkpoint(const std::string& path, S3RecModel& m, Optimizer* optim) {
   const StFile f = read_safetensors(path);
   const auto mc = f.metadata.find("model_config");
   if (mc != f.metadata.end()) {
@@ -136,7 +139,20 @@ void load_checkpoint(const std::string& path, S3RecModel& m, Adam* optim) {
         std::copy(v.begin(), v.end(), dst->begin() + long(p.offset));
       }
     }
-    optim->set_steps(std::stol(o.metadata.at("steps")));
+    const auto learner = o.metadata.find("learner");
+    const std::string saved = learner == o.metadata.end() ? "adam" : learner->second;
+    if (saved != learner_name(optim->learner()))
+      throw std::runtime_error(op + ": written with learner " + saved + ", this run uses learner " +
+                               learner_name(optim->learner()));
+    const auto steps = o.metadata.find("steps");
+    long t = -1;
+    try {
+      if (steps != o.metadata.end()) t = std::stol(steps->second);
+    } catch (const std::exception&) {
+      t = -1;
+    }
+    if (t < 0) throw std::runtime_error(op + ": missing or bad 'steps' metadata");
+    optim->set_steps(t);
   }
 }
 

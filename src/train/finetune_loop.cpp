@@ -19,7 +19,7 @@ bool EarlyStopping::update(double score) {
   return false;
 }
 
-FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const FinetuneOptions& opt,
+FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, const FinetuneOptions& opt,
                         const TrainHooks& hooks, const std::function<void(const FinetuneEpoch&)>& on_epoch) {
   const ModelConfig& c = model.config();
   FinetuneSampler sampler(d, c.max_seq_length, opt.train_fraction);
@@ -29,7 +29,7 @@ FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const F
   EarlyStopping stopper(opt.stopping_step);
   FinetuneResult res;
   std::vector<float> best_params = model.params().values();
-  model.params().zero_grad();  // then every step leaves them zero (Adam::step_and_zero_grad)
+  model.params().zero_grad();  // then every step leaves them zero (Optimizer::step)
   for (int epoch = 0; epoch < opt.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     Rng rng(splitmix64(opt.seed) ^ splitmix64(0x46494E45ull + uint64_t(epoch)));
@@ -49,6 +49,10 @@ FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const F
         shard = slice(batch, int(lo), int(hi));
         mine = &shard;
       }
+      if (opt.loss == LossType::CE)  // scores every item
+        optim.catch_up_all();
+      else
+        optim.prepare_rows(model.item_embeddings_id(), item_rows(*mine));
       const uint64_t key = splitmix64(opt.seed ^ 0xF17Eull ^ (uint64_t(epoch) << 32) ^ uint64_t(step));
       double loss = 0.0;
       if (mine->input.num_tokens() > 0) loss = model.finetune_step(*mine, opt.loss, true, key);
@@ -57,14 +61,20 @@ FinetuneResult finetune(S3RecModel& model, Adam& adam, const Dataset& d, const F
         std::vector<float>& g = model.params().grads();
         for (float& x : g) x *= w;
         dist::allreduce_sum(g.data(), g.size());
+        for (RowSparseGrad& rg : model.params().row_grads()) {
+          float* v = rg.values();
+          for (size_t i = 0; i < rg.size() * size_t(rg.dim()); ++i) v[i] *= w;
+          dist::allreduce_rows(rg);
+        }
         loss *= double(w);
         dist::allreduce_sum(&loss, 1);
       }
       loss_sum += loss;
-      adam.step_and_zero_grad(model.params().values().data(), model.params().grads().data());
+      optim.step();
       if (hooks.on_batch) hooks.on_batch(e, total);
     }
     rep.loss = step > 0 ? loss_sum / double(step) : 0.0;
+    optim.catch_up_all();  // evaluation reads every item
     rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode, 512, dp);
     rep.score = metric(rep.valid, selection_metric(opt.eval_mode));
     rep.improved = stopper.update(rep.score);

@@ -8,7 +8,7 @@
 
 namespace s3rec {
 
-void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOptions& opt, const TrainHooks& hooks,
+void pretrain(S3RecModel& model, Optimizer& optim, const Dataset& d, const PretrainOptions& opt, const TrainHooks& hooks,
               const std::function<void(const PretrainEpoch&)>& on_epoch) {
   const ModelConfig& c = model.config();
   const AttributeTable attrs = AttributeTable::from_lists(d.item_attributes, c.item_rows());
@@ -16,7 +16,7 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
   const long total = long(sampler.num_samples());
   PretrainBatch batch, shard;
   const bool dp = opt.data_parallel && dist::size() > 1;
-  model.params().zero_grad();  // then every step leaves them zero (Adam::step_and_zero_grad)
+  model.params().zero_grad();  // then every step leaves them zero (Optimizer::step)
   for (int epoch = opt.start_epoch; epoch < opt.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     Rng rng(splitmix64(opt.seed) ^ splitmix64(0x5052455452ull + uint64_t(epoch)));  // per-epoch stream
@@ -34,11 +34,13 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
         shard = slice(batch, int(lo), int(hi));
         mine = &shard;
       }
+      optim.prepare_rows(model.item_embeddings_id(), item_rows(*mine));  // rows this step reads, up to date
       const uint64_t key = splitmix64(opt.seed ^ (uint64_t(epoch) << 32) ^ uint64_t(step));
       PretrainLosses l;
       if (mine->masked.num_seqs() > 0) l = model.pretrain_step(*mine, attrs, opt.weights, true, key);
       if (dp) {  // sums of sums: the gradient of the whole batch's loss
-        dist::allreduce_sum(model.params().grads().data(), model.params().total());
+        dist::allreduce_sum(model.params().grads().data(), model.params().dense_total());
+        for (RowSparseGrad& g : model.params().row_grads()) dist::allreduce_rows(g);
         double parts[4] = {l.aap, l.mip, l.map, l.sp};
         dist::allreduce_sum(parts, 4);
         l = {parts[0], parts[1], parts[2], parts[3]};
@@ -51,7 +53,7 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
                              ": non-finite " + (bad.empty() ? std::string("loss") : "gradient of " + bad) +
                              " (aap " + std::to_string(l.aap) + ", mip " + std::to_string(l.mip) + ", map " +
                              std::to_string(l.map) + ", sp " + std::to_string(l.sp) + ")");
-      adam.step_and_zero_grad(model.params().values().data(), model.params().grads().data());
+      optim.step();
       rep.losses.aap += l.aap;
       rep.losses.mip += l.mip;
       rep.losses.map += l.map;
@@ -59,6 +61,7 @@ void pretrain(S3RecModel& model, Adam& adam, const Dataset& d, const PretrainOpt
       rep.samples += e - b;
       if (hooks.on_batch) hooks.on_batch(e, total);
     }
+    optim.catch_up_all();  // every row current before the epoch's checkpoint (and the same in every run)
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (on_epoch) on_epoch(rep);
   }

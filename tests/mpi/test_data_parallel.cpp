@@ -42,6 +42,20 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
+// Largest difference between two models' parameters, except the attention key biases:
+// their exact gradient is zero (a key bias shifts every score of a query alike), so
+// what they receive is rounding noise, which Adam turns into steps of about lr.
+double max_param_diff(const S3RecModel& a, const S3RecModel& b) {
+  double m = 0;
+  for (size_t id = 0; id < a.params().infos().size(); ++id) {
+    const ParamInfo& p = a.params().info(int(id));
+    if (p.name.find("attention.key.bias") != std::string::npos) continue;
+    for (size_t i = p.offset; i < p.offset + p.size; ++i)
+      m = std::max(m, double(std::fabs(a.params().values()[i] - b.params().values()[i])));
+  }
+  return m;
+}
+
 // 0 when every rank holds exactly v
 double spread_across_ranks(const std::vector<float>& v) {
   std::vector<double> sum(v.begin(), v.end());
@@ -63,7 +77,7 @@ TEST(DataParallel, PretrainingMatchesOneProcess) {
   S3RecModel one(tiny_model(d)), many(tiny_model(d));
   one.init_weights(3);
   many.init_weights(3);
-  Adam a1(one.params().total(), AdamConfig{}), a2(many.params().total(), AdamConfig{});
+  Optimizer a1(one.params(), AdamConfig{}), a2(many.params(), AdamConfig{});
   po.data_parallel = false;
   PretrainLosses l1, l2;
   pretrain(one, a1, d, po, {}, [&](const PretrainEpoch& e) { l1 = e.losses; });
@@ -72,7 +86,7 @@ TEST(DataParallel, PretrainingMatchesOneProcess) {
   EXPECT_GT(a1.steps(), 4);
   EXPECT_EQ(a1.steps(), a2.steps());
   EXPECT_NE(one.params().values(), std::vector<float>(one.params().total(), 0.0f));
-  EXPECT_LT(max_abs_diff(one.params().values(), many.params().values()), 2e-5);
+  EXPECT_LT(max_param_diff(one, many), 5e-6);
   EXPECT_EQ(spread_across_ranks(many.params().values()), 0.0);
   EXPECT_NEAR(l1.aap, l2.aap, 1e-4 * l1.aap);
   EXPECT_NEAR(l1.mip, l2.mip, 1e-4 * l1.mip);
@@ -87,12 +101,12 @@ TEST(DataParallel, FineTuningAndEvaluationMatchOneProcess) {
   S3RecModel one(tiny_model(d)), many(tiny_model(d));
   one.init_weights(4);
   many.init_weights(4);
-  Adam a1(one.params().total(), AdamConfig{}), a2(many.params().total(), AdamConfig{});
+  Optimizer a1(one.params(), AdamConfig{}), a2(many.params(), AdamConfig{});
   fo.data_parallel = false;
   const FinetuneResult r1 = finetune(one, a1, d, fo, {}, {});
   fo.data_parallel = true;
   const FinetuneResult r2 = finetune(many, a2, d, fo, {}, {});
-  EXPECT_LT(max_abs_diff(one.params().values(), many.params().values()), 2e-5);
+  EXPECT_LT(max_param_diff(one, many), 5e-6);
   EXPECT_EQ(spread_across_ranks(many.params().values()), 0.0);
   EXPECT_EQ(r1.best_epoch, r2.best_epoch);
   for (size_t i = 0; i < r1.test.size(); ++i) EXPECT_NEAR(r1.test[i].second, r2.test[i].second, 1e-3);
