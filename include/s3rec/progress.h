@@ -22,6 +22,9 @@ class ProgressBar {
   bool finished_ = false;
 };
 
+// The process's peak resident memory so far (VmHWM), in MiB; 0 where /proc is unavailable.
+double peak_rss_mib();
+
 class JsonlWriter {
  public:
   explicit JsonlWriter(const std::string& path);  // appends; throws when it cannot open

@@ -37,6 +37,10 @@ struct PretrainEpoch {
   int epoch = 0;           // 1-based
   PretrainLosses losses;   // sums over the epoch
   long samples = 0;
+  long positions = 0;      // token positions encoded (masked sequences and SP sequences)
+  long touched_rows = 0;   // item-table rows with a gradient, summed over steps (after the exchange)
+  long steps = 0;
+  double exchanged_bytes = 0;  // received by this rank in the gradient exchange (data-parallel)
   double seconds = 0.0;
 };
 
@@ -67,6 +71,8 @@ struct FinetuneEpoch {
   Metrics valid;
   double score = 0.0;  // the selection metric on validation
   bool improved = false;
+  long positions = 0;          // input positions encoded in training
+  double train_seconds = 0.0;  // training steps only (seconds also counts the validation)
   double seconds = 0.0;
 };
 

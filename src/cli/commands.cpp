@@ -181,7 +181,9 @@ int cmd_pretrain(const Args& a) {
     std::fflush(stdout);
     log.write({{"stage", "pretrain"}, {"epoch", e.epoch}, {"aap", e.losses.aap}, {"mip", e.losses.mip},
                {"map", e.losses.map}, {"sp", e.losses.sp}, {"joint", e.losses.joint(o.weights)},
-               {"samples", e.samples}, {"seconds", e.seconds}});
+               {"samples", e.samples}, {"positions", e.positions}, {"seconds", e.seconds},
+               {"steps", e.steps}, {"touched_rows", e.touched_rows}, {"exchanged_bytes", e.exchanged_bytes},
+               {"peak_rss_mib", peak_rss_mib()}});
     if ((e.epoch % c.save_step == 0 || e.epoch == o.epochs) && dist::is_root()) {
       const std::string path = checkpoint_name(c, e.epoch);
       save_checkpoint(path, model,
@@ -244,7 +246,8 @@ int cmd_finetune(const Args& a) {
                 e.score, e.improved ? " *" : "", e.seconds);
     std::fflush(stdout);
     log.write({{"stage", "finetune"}, {"epoch", e.epoch}, {"loss", e.loss}, {"valid", metrics_json(e.valid)},
-               {"improved", e.improved}, {"seconds", e.seconds}});
+               {"improved", e.improved}, {"positions", e.positions}, {"train_seconds", e.train_seconds},
+               {"seconds", e.seconds}, {"peak_rss_mib", peak_rss_mib()}});
   });
   const std::string name = c.pre_model_path.empty() ? "SASRec" : "S3Rec";
   const std::string model_file = s.run_dir + "/" + name + "-" + c.dataset + "-finetuned.safetensors";

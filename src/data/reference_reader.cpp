@@ -17,10 +17,6 @@ void warn(LoadReport* r, const std::string& msg) {
   if (r && int(r->warnings.size()) < kMaxWarnings) r->warnings.push_back(msg);
 }
 
-long json_error_line(const std::string& text, size_t byte) {
-  return 1 + long(std::count(text.begin(), text.begin() + long(std::min(byte, text.size())), '\n'));
-}
-
 void read_sequences(const std::string& path, Dataset& d, LoadReport* report) {
   std::ifstream in(path);
   if (!in) throw DataError(path, 0, "cannot open");
@@ -62,6 +58,87 @@ void read_sequences(const std::string& path, Dataset& d, LoadReport* report) {
   for (int i = 1; i <= max_item; ++i) d.item_tokens[i] = std::to_string(i);
 }
 
+// Streams NAME_item2attributes.json ({"item": [attribute, ...], ...}) into d.item_attributes
+// without building a document: memory is what the attributes themselves take.
+class AttributeSax : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit AttributeSax(Dataset& d) : d_(d) {}
+  std::string error;  // set when parsing stopped on content (not syntax)
+  bool parse_failed = false;
+  size_t error_byte = 0;
+  std::string syntax_message;
+  int max_attr = 0;
+
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) return ++depth_, true;
+    return fail(depth_ == 1 ? "item " + key_ + ": value is not a list of attribute ids"
+                            : "item " + key_ + ": attribute {...} is not a positive integer");
+  }
+  bool key(string_t& k) override {
+    long item;
+    if (!parse_int(k, item) || item < 1) return fail("key '" + k + "' is not a positive item id");
+    key_ = k;
+    item_ = item;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 1) {
+      attrs_.clear();
+      return ++depth_, true;
+    }
+    return fail(depth_ == 0 ? "expected a JSON object {\"item\": [attribute, ...]}"
+                            : "item " + key_ + ": attribute [...] is not a positive integer");
+  }
+  bool end_array() override {
+    --depth_;
+    if (item_ <= d_.n_items) d_.item_attributes[size_t(item_)] = attrs_;  // items absent from the data are ignored
+    return true;
+  }
+  bool end_object() override { return --depth_, true; }
+  bool number_integer(number_integer_t v) override { return attribute(v, std::to_string(v)); }
+  bool number_unsigned(number_unsigned_t v) override {
+    return attribute(v > number_unsigned_t(1) << 40 ? -1 : number_integer_t(v), std::to_string(v));
+  }
+  bool number_float(number_float_t, const string_t& s) override { return attribute(-1, s); }
+  bool string(string_t& v) override { return attribute(-1, "\"" + v + "\""); }
+  bool boolean(bool v) override { return attribute(-1, v ? "true" : "false"); }
+  bool null() override { return attribute(-1, "null"); }
+  bool binary(binary_t&) override { return attribute(-1, "binary"); }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+    parse_failed = true;
+    error_byte = position;
+    syntax_message = e.what();
+    return false;
+  }
+
+ private:
+  bool fail(const std::string& m) {
+    if (error.empty()) error = m;
+    return false;
+  }
+  bool attribute(number_integer_t v, const std::string& text) {
+    if (depth_ == 0) return fail("expected a JSON object {\"item\": [attribute, ...]}");
+    if (depth_ == 1) return fail("item " + key_ + ": value is not a list of attribute ids");
+    if (v < 1 || v > 100000000) return fail("item " + key_ + ": attribute " + text + " is not a positive integer");
+    attrs_.push_back(int(v));
+    max_attr = std::max(max_attr, int(v));
+    return true;
+  }
+  Dataset& d_;
+  int depth_ = 0;
+  std::string key_;
+  long item_ = 0;
+  std::vector<int> attrs_;
+};
+
+long line_of_byte(const std::string& path, size_t byte) {
+  std::ifstream in(path, std::ios::binary);
+  long line = 1;
+  char c;
+  for (size_t i = 0; i < byte && in.get(c); ++i) line += c == '\n';
+  return line;
+}
+
 void read_attributes(const std::string& path, Dataset& d, LoadReport* report) {
   d.item_attributes.assign(size_t(d.n_items) + 1, {});
   if (!std::filesystem::exists(path)) {
@@ -69,32 +146,16 @@ void read_attributes(const std::string& path, Dataset& d, LoadReport* report) {
     d.attribute_tokens = {"[PAD]"};
     return;
   }
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw DataError(path, json_error_line(text, e.byte), std::string("malformed JSON: ") + e.what());
-  }
-  if (!j.is_object()) throw DataError(path, 1, "expected a JSON object {\"item\": [attribute, ...]}");
-  int max_attr = 0;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    long item;
-    if (!parse_int(it.key(), item) || item < 1)
-      throw DataError(path, 0, "key '" + it.key() + "' is not a positive item id");
-    if (!it.value().is_array()) throw DataError(path, 0, "item " + it.key() + ": value is not a list of attribute ids");
-    std::vector<int> attrs;
-    for (const auto& a : it.value()) {
-      if (!a.is_number_integer() || a.get<long>() < 1)
-        throw DataError(path, 0, "item " + it.key() + ": attribute " + a.dump() + " is not a positive integer");
-      attrs.push_back(a.get<int>());
-      max_attr = std::max(max_attr, a.get<int>());
-    }
-    if (item <= d.n_items) d.item_attributes[item] = std::move(attrs);  // items absent from the data are ignored
-  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path, 0, "cannot open");
+  std::vector<char> buffer(1 << 20);
+  in.rdbuf()->pubsetbuf(buffer.data(), std::streamsize(buffer.size()));
+  AttributeSax sax(d);
+  const bool ok = nlohmann::json::sax_parse(in, &sax);
+  if (!sax.error.empty()) throw DataError(path, 0, sax.error);
+  if (sax.parse_failed || !ok)
+    throw DataError(path, line_of_byte(path, sax.error_byte), "malformed JSON: " + sax.syntax_message);
+  const int max_attr = sax.max_attr;
   d.n_attributes = max_attr;
   d.attribute_tokens.resize(size_t(max_attr) + 1);
   d.attribute_tokens[0] = "[PAD]";

@@ -9,6 +9,12 @@
 namespace s3rec {
 namespace {
 
+std::string shape_text(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
 nlohmann::json config_json(const ModelConfig& c) {
   return {{"hidden_size", c.hidden_size},
           {"inner_size", c.inner_size},
@@ -67,7 +73,7 @@ void save_checkpoint(const std::string& path, const S3RecModel& m, const std::ma
   const ParamStore& P = m.params();
   for (size_t id = 0; id < P.infos().size(); ++id) {
     const ParamInfo& p = P.info(int(id));
-    f.tensors[p.name] = StTensor::f32({p.shape.begin(), p.shape.end()}, P.value(int(id)));
+    f.tensors[p.name] = StTensor::f32_view({p.shape.begin(), p.shape.end()}, P.value(int(id)));
   }
   if (optim) {  // first, so a model file never points at a missing optimizer state
     StFile o;
@@ -75,8 +81,8 @@ void save_checkpoint(const std::string& path, const S3RecModel& m, const std::ma
     o.metadata["learner"] = learner_name(optim->learner());
     for (size_t id = 0; id < P.infos().size(); ++id) {
       const ParamInfo& p = P.info(int(id));
-      o.tensors["exp_avg." + p.name] = StTensor::f32({int64_t(p.size)}, optim->exp_avg().data() + p.offset);
-      o.tensors["exp_avg_sq." + p.name] = StTensor::f32({int64_t(p.size)}, optim->exp_avg_sq().data() + p.offset);
+      o.tensors["exp_avg." + p.name] = StTensor::f32_view({int64_t(p.size)}, optim->exp_avg().data() + p.offset);
+      o.tensors["exp_avg_sq." + p.name] = StTensor::f32_view({int64_t(p.size)}, optim->exp_avg_sq().data() + p.offset);
     }
     write_safetensors(optimizer_path(path), o);
   }
@@ -84,22 +90,22 @@ void save_checkpoint(const std::string& path, const S3RecModel& m, const std::ma
 }
 
 CheckpointMeta read_checkpoint_meta(const std::string& path) {
-  const StFile f = read_safetensors(path);
-  const auto fmt = f.metadata.find("format");
-  if (fmt == f.metadata.end() || fmt->second != "s3rec-1") throw std::runtime_error(path + ": not an s3rec checkpoint");
-  const auto mc = f.metadata.find("model_config");
-  if (mc == f.metadata.end()) throw std::runtime_error(path + ": model_config metadata missing");
+  const StReader f(path);  // the header only
+  const auto fmt = f.metadata().find("format");
+  if (fmt == f.metadata().end() || fmt->second != "s3rec-1") throw std::runtime_error(path + ": not an s3rec checkpoint");
+  const auto mc = f.metadata().find("model_config");
+  if (mc == f.metadata().end()) throw std::runtime_error(path + ": model_config metadata missing");
   CheckpointMeta meta;
   meta.config = config_from_json(path, mc->second);
-  for (const auto& [k, v] : f.metadata)
+  for (const auto& [k, v] : f.metadata())
     if (k != "format" && k != "model_config") meta.extra[k] = v;
   return meta;
 }
 
 void load_checkpoint(const std::string& path, S3RecModel& m, Optimizer* optim) {
-  const StFile f = read_safetensors(path);
-  const auto mc = f.metadata.find("model_config");
-  if (mc != f.metadata.end()) {
+  const StReader f(path);
+  const auto mc = f.metadata().find("model_config");
+  if (mc != f.metadata().end()) {
     const ModelConfig s = config_from_json(path, mc->second), &c = m.config();
     auto check = [&](const char* name, long a, long b) {
       if (a != b)
@@ -117,37 +123,37 @@ void load_checkpoint(const std::string& path, S3RecModel& m, Optimizer* optim) {
   ParamStore& P = m.params();
   for (size_t id = 0; id < P.infos().size(); ++id) {
     const ParamInfo& p = P.info(int(id));
-    const auto it = f.tensors.find(p.name);
-    if (it == f.tensors.end()) throw std::runtime_error(path + ": tensor " + p.name + " is missing");
+    const StTensor* t = f.find(p.name);
+    if (!t) throw std::runtime_error(path + ": tensor " + p.name + " is missing");
     const std::vector<int64_t> want(p.shape.begin(), p.shape.end());
-    if (it->second.dtype != "F32" || it->second.shape != want)
-      throw std::runtime_error(path + ": tensor " + p.name + " has dtype " + it->second.dtype + " and a shape other than expected");
-    const auto v = it->second.as_f32();
-    std::copy(v.begin(), v.end(), P.value(int(id)));
+    if (t->dtype != "F32" || t->shape != want)
+      throw std::runtime_error(path + ": tensor " + p.name + " has dtype " + t->dtype + " and shape " +
+                               shape_text(t->shape) + ", expected F32 " + shape_text(want));
+    f.read_into(p.name, P.value(int(id)));
   }
   if (optim) {
     const std::string op = optimizer_path(path);
     if (!std::filesystem::exists(op)) throw std::runtime_error(op + ": optimizer state missing (cannot resume)");
-    const StFile o = read_safetensors(op);
+    const StReader o(op);
     for (size_t id = 0; id < P.infos().size(); ++id) {
       const ParamInfo& p = P.info(int(id));
       for (auto [prefix, dst] : {std::pair{"exp_avg.", &optim->exp_avg()}, std::pair{"exp_avg_sq.", &optim->exp_avg_sq()}}) {
-        const auto it = o.tensors.find(prefix + p.name);
-        if (it == o.tensors.end() || it->second.numel() != int64_t(p.size))
+        const StTensor* t = o.find(prefix + p.name);
+        if (!t || t->numel() != int64_t(p.size))
           throw std::runtime_error(op + ": " + prefix + p.name + " missing or of the wrong size");
-        const auto v = it->second.as_f32();
-        std::copy(v.begin(), v.end(), dst->begin() + long(p.offset));
+        if (t->dtype != "F32") throw std::runtime_error(op + ": " + prefix + p.name + " is not F32");
+        o.read_into(prefix + p.name, dst->data() + p.offset);
       }
     }
-    const auto learner = o.metadata.find("learner");
-    const std::string saved = learner == o.metadata.end() ? "adam" : learner->second;
+    const auto learner = o.metadata().find("learner");
+    const std::string saved = learner == o.metadata().end() ? "adam" : learner->second;
     if (saved != learner_name(optim->learner()))
       throw std::runtime_error(op + ": written with learner " + saved + ", this run uses learner " +
                                learner_name(optim->learner()));
-    const auto steps = o.metadata.find("steps");
+    const auto steps = o.metadata().find("steps");
     long t = -1;
     try {
-      if (steps != o.metadata.end()) t = std::stol(steps->second);
+      if (steps != o.metadata().end()) t = std::stol(steps->second);
     } catch (const std::exception&) {
       t = -1;
     }

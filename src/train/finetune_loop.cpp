@@ -70,10 +70,12 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
         dist::allreduce_sum(&loss, 1);
       }
       loss_sum += loss;
+      rep.positions += batch.input.num_tokens();
       optim.step();
       if (hooks.on_batch) hooks.on_batch(e, total);
     }
     rep.loss = step > 0 ? loss_sum / double(step) : 0.0;
+    rep.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     optim.catch_up_all();  // evaluation reads every item
     rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode, 512, dp);
     rep.score = metric(rep.valid, selection_metric(opt.eval_mode));

@@ -40,7 +40,8 @@ void pretrain(S3RecModel& model, Optimizer& optim, const Dataset& d, const Pretr
       if (mine->masked.num_seqs() > 0) l = model.pretrain_step(*mine, attrs, opt.weights, true, key);
       if (dp) {  // sums of sums: the gradient of the whole batch's loss
         dist::allreduce_sum(model.params().grads().data(), model.params().dense_total());
-        for (RowSparseGrad& g : model.params().row_grads()) dist::allreduce_rows(g);
+        rep.exchanged_bytes += double(model.params().dense_total()) * sizeof(float);
+        for (RowSparseGrad& g : model.params().row_grads()) rep.exchanged_bytes += double(dist::allreduce_rows(g));
         double parts[4] = {l.aap, l.mip, l.map, l.sp};
         dist::allreduce_sum(parts, 4);
         l = {parts[0], parts[1], parts[2], parts[3]};
@@ -53,12 +54,17 @@ void pretrain(S3RecModel& model, Optimizer& optim, const Dataset& d, const Pretr
                              ": non-finite " + (bad.empty() ? std::string("loss") : "gradient of " + bad) +
                              " (aap " + std::to_string(l.aap) + ", mip " + std::to_string(l.mip) + ", map " +
                              std::to_string(l.map) + ", sp " + std::to_string(l.sp) + ")");
+      rep.touched_rows += long(model.params().row_grad(model.item_embeddings_id()).size());
+      ++rep.steps;
       optim.step();
       rep.losses.aap += l.aap;
       rep.losses.mip += l.mip;
       rep.losses.map += l.map;
       rep.losses.sp += l.sp;
       rep.samples += e - b;
+      const long tokens = batch.masked.num_tokens();
+      rep.positions += (opt.weights.aap != 0 || opt.weights.mip != 0 || opt.weights.map != 0 ? tokens : 0) +
+                       (opt.weights.sp != 0 ? 3 * tokens : 0);
       if (hooks.on_batch) hooks.on_batch(e, total);
     }
     optim.catch_up_all();  // every row current before the epoch's checkpoint (and the same in every run)

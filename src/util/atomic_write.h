@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <string>
 
 namespace s3rec {
@@ -7,5 +8,22 @@ namespace s3rec {
 // so PATH is always either the old or the new complete file. Creates parent
 // directories. Throws std::runtime_error naming the path on failure.
 void write_file_atomic(const std::string& path, const std::string& contents);
+
+// The same, streamed: append() pieces, then commit(). Destroyed without commit(), the
+// temporary file is removed and PATH is untouched.
+class AtomicFile {
+ public:
+  explicit AtomicFile(const std::string& path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void append(const void* data, size_t n);
+  void commit();
+
+ private:
+  [[noreturn]] void fail(const std::string& what);
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
 
 }  // namespace s3rec

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 
@@ -47,6 +48,13 @@ JsonlWriter::JsonlWriter(const std::string& path) : path_(path) {
 void JsonlWriter::write(const nlohmann::json& record) {
   out_ << record.dump() << '\n';
   out_.flush();
+}
+
+double peak_rss_mib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;  // kB
+  return 0.0;
 }
 
 }  // namespace s3rec

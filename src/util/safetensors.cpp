@@ -50,6 +50,19 @@ std::vector<int64_t> StTensor::as_i64() const {
   return v;
 }
 
+void StTensor::copy_f32(float* out) const {
+  if (dtype != "F32") throw std::runtime_error("tensor dtype " + dtype + " is not F32");
+  std::memcpy(out, data(), nbytes());
+}
+
+StTensor StTensor::f32_view(std::vector<int64_t> shape, const float* data) {
+  StTensor t;
+  t.dtype = "F32";
+  t.shape = std::move(shape);
+  t.view = reinterpret_cast<const uint8_t*>(data);
+  return t;
+}
+
 StTensor StTensor::f32(std::vector<int64_t> shape, const float* data) {
   StTensor t;
   t.dtype = "F32";
@@ -59,7 +72,7 @@ StTensor StTensor::f32(std::vector<int64_t> shape, const float* data) {
   return t;
 }
 
-StFile read_safetensors(const std::string& path) {
+StReader::StReader(const std::string& path) : path_(path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(path, "cannot open");
   const int64_t size = in.tellg();
@@ -80,14 +93,13 @@ StFile read_safetensors(const std::string& path) {
   }
   if (!j.is_object()) fail(path, "corrupt header: not a JSON object");
   const uint64_t data_size = uint64_t(size) - 8 - hlen;
-  StFile f;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() == "__metadata__") {
       if (!it.value().is_object()) fail(path, "__metadata__ is not an object");
       for (auto m = it.value().begin(); m != it.value().end(); ++m) {
         if (!m.value().is_string()) fail(path, "metadata value of '" + m.key() + "' is not a string");
-        f.metadata[m.key()] = m.value().get<std::string>();
+        metadata_[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
@@ -101,23 +113,47 @@ StFile read_safetensors(const std::string& path) {
       const size_t es = dtype_size(t.dtype);
       if (es == 0) fail(path, "tensor '" + it.key() + "': unsupported dtype " + t.dtype);
       for (int64_t s : t.shape)
-        if (s < 0) fail(path, "tensor '" + it.key() + "': negative dimension");
+        if (s < 0 || s > (int64_t(1) << 40)) fail(path, "tensor '" + it.key() + "': bad dimension");
       if (off[0] > off[1] || off[1] > data_size) fail(path, "tensor '" + it.key() + "': offsets outside the data (truncated file?)");
       if (off[1] - off[0] != uint64_t(t.numel()) * es)
         fail(path, "tensor '" + it.key() + "': size does not match its shape and dtype");
       ranges.push_back({off[0], off[1]});
-      t.bytes.resize(off[1] - off[0]);
-      in.seekg(std::streamoff(8 + hlen + off[0]));
-      in.read(reinterpret_cast<char*>(t.bytes.data()), std::streamsize(t.bytes.size()));
-      if (!in) fail(path, "tensor '" + it.key() + "': truncated data");
+      offsets_[it.key()] = 8 + hlen + off[0];
     } catch (const nlohmann::json::exception& e) {
       fail(path, "tensor '" + it.key() + "': bad header entry: " + e.what());
     }
-    f.tensors.emplace(it.key(), std::move(t));
+    tensors_.emplace(it.key(), std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].first < ranges[i - 1].second) fail(path, "overlapping tensors");
+}
+
+const StTensor* StReader::find(const std::string& name) const {
+  const auto it = tensors_.find(name);
+  return it == tensors_.end() ? nullptr : &it->second;
+}
+
+void StReader::read_into(const std::string& name, void* dst) const {
+  const auto it = tensors_.find(name);
+  if (it == tensors_.end()) fail(path_, "tensor '" + name + "' is missing");
+  const size_t n = size_t(it->second.numel()) * dtype_size(it->second.dtype);
+  std::ifstream in(path_, std::ios::binary);
+  in.seekg(std::streamoff(offsets_.at(name)));
+  in.read(static_cast<char*>(dst), std::streamsize(n));
+  if (!in) fail(path_, "tensor '" + name + "': truncated data");
+}
+
+StFile read_safetensors(const std::string& path) {
+  const StReader r(path);
+  StFile f;
+  f.metadata = r.metadata();
+  for (const auto& [name, info] : r.tensors()) {
+    StTensor t = info;
+    t.bytes.resize(size_t(t.numel()) * dtype_size(t.dtype));
+    r.read_into(name, t.bytes.data());
+    f.tensors.emplace(name, std::move(t));
+  }
   return f;
 }
 
@@ -126,17 +162,18 @@ void write_safetensors(const std::string& path, const StFile& f) {
   if (!f.metadata.empty()) j["__metadata__"] = f.metadata;
   uint64_t off = 0;
   for (const auto& [name, t] : f.tensors) {
-    j[name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {off, off + t.bytes.size()}}};
-    off += t.bytes.size();
+    j[name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {off, off + t.nbytes()}}};
+    off += t.nbytes();
   }
   std::string header = j.dump();
   while (header.size() % 8) header += ' ';
-  std::string out;
-  out.reserve(8 + header.size() + off);
-  for (int i = 0; i < 8; ++i) out += char((uint64_t(header.size()) >> (8 * i)) & 0xFF);
-  out += header;
-  for (const auto& [name, t] : f.tensors) out.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
-  write_file_atomic(path, out);
+  char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = char((uint64_t(header.size()) >> (8 * i)) & 0xFF);
+  AtomicFile out(path);
+  out.append(len, 8);
+  out.append(header.data(), header.size());
+  for (const auto& [name, t] : f.tensors) out.append(t.data(), t.nbytes());
+  out.commit();
 }
 
 }  // namespace s3rec

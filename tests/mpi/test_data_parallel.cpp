@@ -36,12 +36,6 @@ ModelConfig tiny_model(const Dataset& d) {
   return c;
 }
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-  return m;
-}
-
 // Largest difference between two models' parameters, except the attention key biases:
 // their exact gradient is zero (a key bias shifts every score of a query alike), so
 // what they receive is rounding noise, which Adam turns into steps of about lr.
