@@ -47,7 +47,7 @@ TEST(DataReference, ReadsSequencesAttributesAndSamples) {
   EXPECT_NE(rep.warnings[0].find("T.txt:3"), std::string::npos) << rep.warnings[0];
   EXPECT_EQ(d.n_items, 7);
   EXPECT_EQ(d.n_attributes, 4);
-  EXPECT_EQ(d.item_attributes[1], (std::vector<int>{1, 2}));
+  EXPECT_EQ(d.item_attributes.list(1), (std::vector<int>{1, 2}));
   EXPECT_TRUE(d.item_attributes[2].empty());
   EXPECT_EQ(d.sample_negatives[1], (std::vector<int>{1, 2}));
   EXPECT_EQ(d.num_actions(), 7);

@@ -61,7 +61,7 @@ struct TinyWorld {
     d.n_items = 6;
     d.user_seqs = {{1, 3, 4, 2}, {5, 6, 1, 2}, {3, 1, 2, 6}};
     d.user_tokens = {"a", "b", "c"};
-    d.item_attributes.assign(7, {});
+    d.item_attributes = AttributeTable::from_lists({}, 8);
     d.sample_negatives = {{5, 6}, {3, 4}, {4, 5}};
     ModelConfig c;
     c.hidden_size = 8;

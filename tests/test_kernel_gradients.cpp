@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "gradcheck.h"
@@ -232,6 +233,31 @@ TEST(KernelGrad, RowSparseGradSumsInCallOrderAndDensifies) {
   g.clear();
   EXPECT_EQ(g.size(), 0u);
   EXPECT_EQ(g.row(4), nullptr);
+}
+
+TEST(KernelGrad, RowSparseGradMatchesDenseScatterOverManyRows) {
+  const int R = 100000, d = 4, n = 6000;  // enough rows to grow its hash table several times
+  Rng rng(8);
+  std::vector<int> idx(n);
+  for (int& i : idx) i = int(rng.uniform_int(0, R - 1));
+  const auto X = random_vec(size_t(n) * d, 9);
+  RowSparseGrad g;
+  g.init(R, d);
+  for (int round = 0; round < 3; ++round) {  // reused after clear()
+    g.scatter_add(X.data(), idx.data(), n / 2, true);
+    g.scatter_add(X.data() + size_t(n / 2) * d, idx.data() + n / 2, n - n / 2, true);
+    std::vector<float> dense(size_t(R) * d, 0.0f), want(size_t(R) * d, 0.0f);
+    scatter_add_rows(X.data(), idx.data(), n, d, want.data(), true);
+    g.to_dense(dense.data());
+    ASSERT_EQ(dense, want) << "round " << round;
+    std::vector<int> distinct(idx);
+    distinct.erase(std::remove(distinct.begin(), distinct.end(), 0), distinct.end());
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    ASSERT_EQ(g.size(), distinct.size());
+    g.clear();
+    for (int i : idx) ASSERT_EQ(g.row(i), nullptr);
+  }
 }
 
 TEST(KernelGrad, ScatterAddRowsAccumulatesRepeats) {

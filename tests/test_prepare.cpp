@@ -99,8 +99,8 @@ TEST(Prepare, AttributeTablesInEveryForm) {
   o.item_attribute = {"class"};
   Prepared p = prepare_dataset(o);
   EXPECT_EQ(p.data.attribute_tokens, (std::vector<std::string>{"[PAD]", "Action", "Comedy", "Drama"}));
-  EXPECT_EQ(p.data.item_attributes[1], (std::vector<int>{1, 2}));
-  EXPECT_EQ(p.data.item_attributes[3], (std::vector<int>{2}));
+  EXPECT_EQ(p.data.item_attributes.list(1), (std::vector<int>{1, 2}));
+  EXPECT_EQ(p.data.item_attributes.list(3), (std::vector<int>{2}));
   EXPECT_NEAR(p.stats.avg_attributes_per_item, 4.0 / 3.0, 1e-12);
   // CSV with quotes, two fields: tokens become field=value
   o.items = write("a_items.csv", "item_id,genre,brand\n10,\"rock|pop\",acme\n20,jazz,\"a, b\"\n");
@@ -114,13 +114,13 @@ TEST(Prepare, AttributeTablesInEveryForm) {
   o.item_attribute = {};
   p = prepare_dataset(o);
   EXPECT_EQ(p.data.attribute_tokens, (std::vector<std::string>{"[PAD]", "5", "6"}));
-  EXPECT_EQ(p.data.item_attributes[3], (std::vector<int>{2}));
+  EXPECT_EQ(p.data.item_attributes.list(3), (std::vector<int>{2}));
   // JSON records
   o.items = write("a_records.json", R"([{"item_id": "20", "tags": ["x", "y"]}, {"item_id": 10, "tags": "x"}])");
   o.item_attribute = {"tags"};
   p = prepare_dataset(o);
-  EXPECT_EQ(p.data.item_attributes[2], (std::vector<int>{1, 2}));
-  EXPECT_EQ(p.data.item_attributes[1], (std::vector<int>{1}));
+  EXPECT_EQ(p.data.item_attributes.list(2), (std::vector<int>{1, 2}));
+  EXPECT_EQ(p.data.item_attributes.list(1), (std::vector<int>{1}));
 }
 
 TEST(Prepare, BadInputIsCountedOrNamed) {
@@ -214,7 +214,7 @@ TEST(Prepare, RoundTripOfGeneratedData) {
       std::vector<int> attrs;
       for (int a : back.item_attributes[size_t(back.user_seqs[size_t(u)][t])])
         attrs.push_back(std::stoi(vocab["attributes"][size_t(a - 1)].get<std::string>()));
-      std::vector<int> want = g.item_attributes[size_t(seq[t])];
+      std::vector<int> want = g.item_attributes.list(seq[t]);
       std::sort(attrs.begin(), attrs.end());
       std::sort(want.begin(), want.end());
       EXPECT_EQ(attrs, want);

@@ -43,8 +43,9 @@ Vocabulary tiny_vocab() {
   for (int i = 1; i <= kItems; ++i) d.item_tokens.push_back("sku-" + std::to_string(i));
   d.attribute_tokens = {"[PAD]"};
   for (int a = 1; a <= kAttrs; ++a) d.attribute_tokens.push_back("color-" + std::to_string(a));
-  d.item_attributes.assign(kItems + 1, {});
-  for (int i = 1; i <= kItems; ++i) d.item_attributes[i] = {1 + i % kAttrs};
+  std::vector<std::vector<int>> lists(kItems + 1);
+  for (int i = 1; i <= kItems; ++i) lists[size_t(i)] = {1 + i % kAttrs};
+  d.item_attributes = AttributeTable::from_lists(lists, kItems + 2);
   return Vocabulary::from_dataset(d);
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "s3rec/attribute_table.h"
+
 namespace s3rec {
 
 // Bad input: names the file, the 1-based line (0 when not line-specific) and the problem.
@@ -26,13 +28,16 @@ struct Dataset {
   int n_attributes = 0;  // A: attribute ids are 1..A (0 = padding)
   std::vector<std::vector<int>> user_seqs;         // chronological item ids, one row per user
   std::vector<std::string> user_tokens;            // raw user id of each row
-  std::vector<std::string> item_tokens;            // [N+1]: raw token of each item id ([0] = "[PAD]")
+  // [N+1]: raw token of each item id ([0] = "[PAD]"); empty when the tokens are the ids
+  // themselves (the reference format), see item_token()
+  std::vector<std::string> item_tokens;
   std::vector<std::string> attribute_tokens;       // [A+1]: raw token of each attribute id
-  std::vector<std::vector<int>> item_attributes;   // [N+1]: attribute ids of each item
+  AttributeTable item_attributes;                  // [N+2] rows (the mask token's row is empty)
   std::vector<std::vector<int>> sample_negatives;  // per user: 99 negatives (empty when absent)
   std::string sample_source;                       // file read, or "generated (seed S)"
 
   int num_users() const { return int(user_seqs.size()); }
+  std::string item_token(int item) const;
   long num_actions() const;
 };
 

@@ -7,22 +7,12 @@
 #include <span>
 #include <vector>
 
+#include "s3rec/attribute_table.h"
 #include "s3rec/batch.h"
 #include "s3rec/model_config.h"
 #include "s3rec/params.h"
 
 namespace s3rec {
-
-// Attributes of each item in CSR form: item i has attrs[offsets[i] .. offsets[i+1]).
-struct AttributeTable {
-  std::vector<int> offsets{0};
-  std::vector<int> attrs;
-  std::span<const int> of(int item) const {
-    return {attrs.data() + offsets[item], size_t(offsets[item + 1] - offsets[item])};
-  }
-  // From per-item lists ([N+1] or more rows; missing items have no attributes).
-  static AttributeTable from_lists(const std::vector<std::vector<int>>& lists, int item_rows);
-};
 
 struct PretrainWeights {
   float aap = 0.2f, mip = 1.0f, map = 1.0f, sp = 0.5f;

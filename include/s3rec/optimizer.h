@@ -77,7 +77,7 @@ class Optimizer {
   struct Table {  // one row-sparse parameter
     int id = -1, rows = 0, d = 0;
     size_t offset = 0;               // into values, m_, v_
-    std::vector<int64_t> current;    // per row: steps applied to it (Learner::Adam)
+    std::vector<int32_t> current;    // per row: steps applied to it (Learner::Adam)
   };
   void catch_up_row(Table& t, int row, int64_t target);
   void dense_rows_step(Table& t, const RowSparseGrad& g);   // weight_decay > 0: every row

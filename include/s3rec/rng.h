@@ -48,7 +48,10 @@ class Rng {
   }
   double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
   double normal() {  // Box-Muller
-    double u1 = uniform(), u2 = uniform();
+    const double u1 = uniform(), u2 = uniform();
+    return box_muller(u1, u2);
+  }
+  static double box_muller(double u1, double u2) {
     if (u1 < 1e-300) u1 = 1e-300;
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }

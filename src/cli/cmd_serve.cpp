@@ -158,7 +158,7 @@ int cmd_recommend(const Args& a) {
     for (int u = 0; u < d.num_users() && row < 0; ++u)
       if (d.user_tokens[u] == user) row = u;
     if (row < 0) throw std::invalid_argument("recommend: user '" + user + "' is not in " + dataset);
-    for (int i : d.user_seqs[row]) history.push_back(d.item_tokens[i]);
+    for (int i : d.user_seqs[row]) history.push_back(d.item_token(i));
   } else {
     history = split_list(items);
   }

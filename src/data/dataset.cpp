@@ -10,6 +10,11 @@ DataError::DataError(std::string file, long line, const std::string& problem)
       file_(std::move(file)),
       line_(line) {}
 
+std::string Dataset::item_token(int item) const {
+  if (size_t(item) < item_tokens.size()) return item_tokens[size_t(item)];
+  return item == 0 ? "[PAD]" : std::to_string(item);
+}
+
 long Dataset::num_actions() const {
   long n = 0;
   for (const auto& s : user_seqs) n += long(s.size());

@@ -326,7 +326,7 @@ Prepared prepare_dataset(const PrepareOptions& o) {
 
   const auto raw_attrs = read_attributes(o, p);
   d.attribute_tokens = {"[PAD]"};
-  d.item_attributes.assign(size_t(d.n_items) + 1, {});
+  std::vector<std::vector<int>> lists(size_t(d.n_items) + 1);
   std::unordered_map<std::string, int> attr_id;
   for (int i = 1; i <= d.n_items; ++i) {
     const auto it = raw_attrs.find(d.item_tokens[size_t(i)]);
@@ -334,11 +334,12 @@ Prepared prepare_dataset(const PrepareOptions& o) {
     for (const auto& a : it->second) {
       auto [at, fresh] = attr_id.emplace(a, int(d.attribute_tokens.size()));
       if (fresh) d.attribute_tokens.push_back(a);
-      auto& list = d.item_attributes[size_t(i)];
+      auto& list = lists[size_t(i)];
       if (std::find(list.begin(), list.end(), at->second) == list.end()) list.push_back(at->second);
     }
   }
   d.n_attributes = int(d.attribute_tokens.size()) - 1;
+  d.item_attributes = AttributeTable::from_lists(lists, d.n_items + 2);
 
   PrepareStats& s = p.stats;
   s.users = d.num_users();
@@ -392,7 +393,8 @@ void write_prepared(const Prepared& p, const PrepareOptions& o) {
   write_file_atomic(path(".txt"), text);
   nlohmann::json attrs = nlohmann::json::object();
   for (int i = 1; i <= d.n_items; ++i)
-    if (!d.item_attributes[size_t(i)].empty()) attrs[std::to_string(i)] = d.item_attributes[size_t(i)];
+    if (!d.item_attributes[size_t(i)].empty()) attrs[std::to_string(i)] = std::vector<int>(
+        d.item_attributes[size_t(i)].begin(), d.item_attributes[size_t(i)].end());
   write_file_atomic(path("_item2attributes.json"), attrs.dump());
   if (!d.sample_negatives.empty()) {
     Dataset numbered = d;  // the sample file names users by their new ids

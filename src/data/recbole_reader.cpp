@@ -126,7 +126,7 @@ Dataset load_recbole_atomic(const std::string& dir, const std::string& name, con
   if (d.user_seqs.empty()) throw DataError(inter, 0, "no usable users (every user needs at least 3 interactions)");
 
   // Attributes
-  d.item_attributes.assign(size_t(d.n_items) + 1, {});
+  std::vector<std::vector<int>> lists(size_t(d.n_items) + 1);
   d.attribute_tokens = {"[PAD]"};
   const std::string item_file = (fs::path(dir) / (name + ".item")).string();
   if (!opt.item_attribute.empty()) {
@@ -153,7 +153,7 @@ Dataset load_recbole_atomic(const std::string& dir, const std::string& name, con
                                            std::to_string(f.size()));
       const auto it = item_id.find(std::string(f[cid]));
       if (it == item_id.end()) continue;  // an item nobody interacted with
-      std::vector<int>& attrs = d.item_attributes[it->second];
+      std::vector<int>& attrs = lists[size_t(it->second)];
       for (size_t k = 0; k < cols.size(); ++k) {
         const auto values = hi.types[cols[k]] == "token_seq" ? split_fields(f[cols[k]], " ")
                                                              : std::vector<std::string_view>{f[cols[k]]};
@@ -170,6 +170,7 @@ Dataset load_recbole_atomic(const std::string& dir, const std::string& name, con
     }
     d.n_attributes = int(attr_id.size());
   }
+  d.item_attributes = AttributeTable::from_lists(lists, d.n_items + 2);
   if (opt.generate_sample_if_missing) {
     generate_samples_or_warn(d, opt, report);
   }

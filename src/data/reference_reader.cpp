@@ -53,16 +53,15 @@ void read_sequences(const std::string& path, Dataset& d, LoadReport* report) {
   }
   if (d.user_seqs.empty()) throw DataError(path, 0, "no usable users (every user needs at least 3 items)");
   d.n_items = max_item;
-  d.item_tokens.resize(size_t(max_item) + 1);
-  d.item_tokens[0] = "[PAD]";
-  for (int i = 1; i <= max_item; ++i) d.item_tokens[i] = std::to_string(i);
+  d.item_tokens.clear();  // the tokens are the ids (Dataset::item_token)
 }
 
-// Streams NAME_item2attributes.json ({"item": [attribute, ...], ...}) into d.item_attributes
-// without building a document: memory is what the attributes themselves take.
+// Streams NAME_item2attributes.json ({"item": [attribute, ...], ...}) into (item, attribute)
+// pairs without building a document: memory is what the attributes themselves take.
 class AttributeSax : public nlohmann::json_sax<nlohmann::json> {
  public:
   explicit AttributeSax(Dataset& d) : d_(d) {}
+  std::vector<int> items, attributes;  // (item, attribute) pairs, in file order
   std::string error;  // set when parsing stopped on content (not syntax)
   bool parse_failed = false;
   size_t error_byte = 0;
@@ -91,7 +90,11 @@ class AttributeSax : public nlohmann::json_sax<nlohmann::json> {
   }
   bool end_array() override {
     --depth_;
-    if (item_ <= d_.n_items) d_.item_attributes[size_t(item_)] = attrs_;  // items absent from the data are ignored
+    if (item_ <= d_.n_items)  // items absent from the data are ignored
+      for (int a : attrs_) {
+        items.push_back(int(item_));
+        attributes.push_back(a);
+      }
     return true;
   }
   bool end_object() override { return --depth_, true; }
@@ -140,7 +143,7 @@ long line_of_byte(const std::string& path, size_t byte) {
 }
 
 void read_attributes(const std::string& path, Dataset& d, LoadReport* report) {
-  d.item_attributes.assign(size_t(d.n_items) + 1, {});
+  d.item_attributes = AttributeTable::from_lists({}, d.n_items + 2);
   if (!std::filesystem::exists(path)) {
     warn(report, path + ": not found, items have no attributes");
     d.attribute_tokens = {"[PAD]"};
@@ -155,6 +158,7 @@ void read_attributes(const std::string& path, Dataset& d, LoadReport* report) {
   if (!sax.error.empty()) throw DataError(path, 0, sax.error);
   if (sax.parse_failed || !ok)
     throw DataError(path, line_of_byte(path, sax.error_byte), "malformed JSON: " + sax.syntax_message);
+  d.item_attributes = AttributeTable::from_pairs(sax.items, sax.attributes, d.n_items + 2);
   const int max_attr = sax.max_attr;
   d.n_attributes = max_attr;
   d.attribute_tokens.resize(size_t(max_attr) + 1);

@@ -1,5 +1,4 @@
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "s3rec/dataset.h"
 #include "s3rec/synthetic.h"
@@ -16,10 +15,27 @@ void write_reference_format(const std::string& dir, const Dataset& d) {
     text += '\n';
   }
   write_file_atomic((fs::path(dir) / (d.name + ".txt")).string(), text);
-  nlohmann::json j = nlohmann::json::object();
-  for (int i = 1; i < int(d.item_attributes.size()); ++i)
-    if (!d.item_attributes[i].empty()) j[std::to_string(i)] = d.item_attributes[i];
-  write_file_atomic((fs::path(dir) / (d.name + "_item2attributes.json")).string(), j.dump());
+  // {"item": [attribute, ...], ...} written as it is produced (a catalogue of millions of
+  // items needs no document in memory)
+  AtomicFile json((fs::path(dir) / (d.name + "_item2attributes.json")).string());
+  std::string buf = "{";
+  bool first = true;
+  for (int i = 1; i <= d.n_items && i < int(d.item_attributes.size()); ++i) {
+    const auto attrs = d.item_attributes[size_t(i)];
+    if (attrs.empty()) continue;
+    buf += first ? "\"" : ", \"";
+    first = false;
+    buf += std::to_string(i) + "\": [";
+    for (size_t k = 0; k < attrs.size(); ++k) buf += (k ? ", " : "") + std::to_string(attrs[k]);
+    buf += ']';
+    if (buf.size() > (1 << 20)) {
+      json.append(buf.data(), buf.size());
+      buf.clear();
+    }
+  }
+  buf += '}';
+  json.append(buf.data(), buf.size());
+  json.commit();
   if (!d.sample_negatives.empty()) write_sample_file((fs::path(dir) / (d.name + "_sample.txt")).string(), d);
 }
 

@@ -59,7 +59,7 @@ void write_sample_file(const std::string& path, const Dataset& d) {
     text += d.user_tokens[u];
     for (int it : d.sample_negatives[u]) {
       text += ' ';
-      text += d.item_tokens.size() > size_t(it) ? d.item_tokens[it] : std::to_string(it);
+      text += d.item_token(it);
     }
     text += '\n';
   }

@@ -28,21 +28,23 @@ Dataset make_synthetic(const SyntheticOptions& o) {
     index_in[i] = int(members[c].size());
     members[c].push_back(i);
   }
-  d.item_tokens.resize(o.items + 1);
-  d.item_tokens[0] = "[PAD]";
-  d.item_attributes.assign(o.items + 1, {});
+  std::vector<int> pair_items, pair_attrs;  // (item, attribute)
   for (int i = 1; i <= o.items; ++i) {
-    d.item_tokens[i] = std::to_string(i);
     const int c = cluster_of[i];
     // two of the cluster's marker attributes, one noise attribute
     const int a1 = int(rng.uniform_int(0, o.attrs_per_cluster - 1));
     int a2 = int(rng.uniform_int(0, o.attrs_per_cluster - 2));
     if (a2 >= a1) ++a2;
-    d.item_attributes[i] = {1 + c * o.attrs_per_cluster + a1, 1 + c * o.attrs_per_cluster + a2};
-    if (o.noise_attributes > 0)
-      d.item_attributes[i].push_back(1 + o.clusters * o.attrs_per_cluster + int(rng.uniform_int(0, o.noise_attributes - 1)));
-    std::sort(d.item_attributes[i].begin(), d.item_attributes[i].end());
+    for (int a : {1 + c * o.attrs_per_cluster + a1, 1 + c * o.attrs_per_cluster + a2}) {
+      pair_items.push_back(i);
+      pair_attrs.push_back(a);
+    }
+    if (o.noise_attributes > 0) {
+      pair_items.push_back(i);
+      pair_attrs.push_back(1 + o.clusters * o.attrs_per_cluster + int(rng.uniform_int(0, o.noise_attributes - 1)));
+    }
   }
+  d.item_attributes = AttributeTable::from_pairs(pair_items, pair_attrs, o.items + 2);
   d.attribute_tokens.resize(d.n_attributes + 1);
   d.attribute_tokens[0] = "[PAD]";
   for (int a = 1; a <= d.n_attributes; ++a) d.attribute_tokens[a] = std::to_string(a);

@@ -9,8 +9,9 @@ Vocabulary Vocabulary::from_dataset(const Dataset& d) {
   Vocabulary v;
   v.item_tokens = d.item_tokens;
   v.attribute_tokens = d.attribute_tokens;
-  v.item_attributes = d.item_attributes;
+  v.item_attributes = d.item_attributes.to_lists();
   v.item_tokens.resize(size_t(d.n_items) + 1);
+  v.item_tokens[0] = "[PAD]";
   v.attribute_tokens.resize(size_t(d.n_attributes) + 1);
   v.item_attributes.resize(size_t(d.n_items) + 1);
   for (int i = 1; i <= d.n_items; ++i)

@@ -47,21 +47,6 @@ class BorrowedWorkspace {
 
 }  // namespace
 
-AttributeTable AttributeTable::from_lists(const std::vector<std::vector<int>>& lists, int item_rows) {
-  AttributeTable t;
-  t.offsets.assign(1, 0);
-  for (int i = 0; i < item_rows; ++i) {
-    if (i < int(lists.size())) {
-      std::vector<int> a = lists[i];
-      std::sort(a.begin(), a.end());
-      a.erase(std::unique(a.begin(), a.end()), a.end());  // multi-hot: each attribute once
-      t.attrs.insert(t.attrs.end(), a.begin(), a.end());
-    }
-    t.offsets.push_back(int(t.attrs.size()));
-  }
-  return t;
-}
-
 S3RecModel::S3RecModel(const ModelConfig& cfg)
     : cfg_(cfg), ws_(std::make_unique<Workspace>()), pool_(std::make_unique<WorkspacePool>()) {
   cfg_.validate();
@@ -123,7 +108,17 @@ void S3RecModel::init_weights(uint64_t seed) {
     } else if (is_bias) {
       std::fill(v, v + p.size, 0.0f);
     } else {
-      for (size_t i = 0; i < p.size; ++i) v[i] = float(rng.normal() * cfg_.initializer_range);
+      // rng.normal() element by element, in blocks: the uniforms drawn in order, the
+      // Box-Muller transform of a block in parallel (same values, whatever the threads)
+      constexpr size_t kBlock = 1 << 16;
+      std::vector<double> u(2 * kBlock);
+      for (size_t b = 0; b < p.size; b += kBlock) {
+        const size_t n = std::min(kBlock, p.size - b);
+        for (size_t i = 0; i < 2 * n; ++i) u[i] = rng.uniform();
+        const double scale = cfg_.initializer_range;
+#pragma omp parallel for schedule(static) if (n > 4096)
+        for (size_t i = 0; i < n; ++i) v[b + i] = float(Rng::box_muller(u[2 * i], u[2 * i + 1]) * scale);
+      }
     }
   }
 }

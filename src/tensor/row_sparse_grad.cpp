@@ -3,26 +3,57 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
 namespace s3rec {
 
+namespace {
+inline size_t hash_row(int row, size_t mask) { return (uint32_t(row) * 2654435761u) & mask; }
+}  // namespace
+
 void RowSparseGrad::init(int table_rows, int d) {
   d_ = d;
-  slot_.assign(size_t(table_rows), -1);
+  rows_total_ = table_rows;
+  keys_.assign(1024, -1);
+  slots_.assign(1024, -1);
   rows_.clear();
   values_.clear();
 }
 
-int RowSparseGrad::slot_for(int row) {
-  int& s = slot_[size_t(row)];
-  if (s < 0) {
-    s = int(rows_.size());
-    rows_.push_back(row);
-    values_.resize(values_.size() + size_t(d_), 0.0f);
+int RowSparseGrad::find_slot(int row) const {
+  const size_t mask = keys_.size() - 1;
+  for (size_t h = hash_row(row, mask);; h = (h + 1) & mask) {
+    if (keys_[h] == row) return slots_[h];
+    if (keys_[h] < 0) return -1;
   }
-  return s;
+}
+
+void RowSparseGrad::grow() {
+  std::vector<int> keys(keys_.size() * 2, -1), slots(keys_.size() * 2, -1);
+  const size_t mask = keys.size() - 1;
+  for (size_t s = 0; s < rows_.size(); ++s) {
+    size_t h = hash_row(rows_[s], mask);
+    while (keys[h] >= 0) h = (h + 1) & mask;
+    keys[h] = rows_[s];
+    slots[h] = int(s);
+  }
+  keys_.swap(keys);
+  slots_.swap(slots);
+}
+
+int RowSparseGrad::slot_for(int row) {
+  if (2 * (rows_.size() + 1) > keys_.size()) grow();  // load factor at most 1/2
+  const size_t mask = keys_.size() - 1;
+  size_t h = hash_row(row, mask);
+  for (; keys_[h] >= 0; h = (h + 1) & mask)
+    if (keys_[h] == row) return slots_[h];
+  keys_[h] = row;
+  slots_[h] = int(rows_.size());
+  rows_.push_back(row);
+  values_.resize(values_.size() + size_t(d_), 0.0f);
+  return slots_[h];
 }
 
 void RowSparseGrad::scatter_add(const float* X, const int* idx, int n, bool skip_zero) {
@@ -55,28 +86,32 @@ float* RowSparseGrad::make_dense() {
   std::vector<float> dense(size_t(R) * d_, 0.0f);
   to_dense(dense.data());  // rows accumulated so far keep their values
   clear();
-  rows_.resize(size_t(R));
-  for (int r = 0; r < R; ++r) {
-    rows_[size_t(r)] = r;
-    slot_[size_t(r)] = r;
-  }
+  for (int r = 0; r < R; ++r) slot_for(r);  // slot r for row r
   values_ = std::move(dense);
   return values_.data();
 }
 
 const float* RowSparseGrad::row(int table_row) const {
-  const int s = slot_[size_t(table_row)];
+  const int s = find_slot(table_row);
   return s < 0 ? nullptr : values_.data() + size_t(s) * d_;
 }
 
 void RowSparseGrad::clear() {
-  for (int r : rows_) slot_[size_t(r)] = -1;
+  if (keys_.size() > 4 * 1024 && keys_.size() > 8 * rows_.size()) {  // shrink after a dense step
+    keys_.assign(1024, -1);
+    slots_.assign(1024, -1);
+  } else {
+    const size_t mask = keys_.size() - 1;
+    for (int r : rows_) {  // empty exactly the used buckets (linear probing keeps them in runs)
+      for (size_t h = hash_row(r, mask); keys_[h] >= 0; h = (h + 1) & mask) keys_[h] = -1;
+    }
+  }
   rows_.clear();
   values_.clear();
 }
 
 void RowSparseGrad::to_dense(float* out) const {
-  std::fill(out, out + slot_.size() * size_t(d_), 0.0f);
+  std::fill(out, out + size_t(rows_total_) * size_t(d_), 0.0f);
   for (size_t s = 0; s < rows_.size(); ++s)
     std::memcpy(out + size_t(rows_[s]) * d_, values_.data() + s * d_, sizeof(float) * size_t(d_));
 }

@@ -161,7 +161,7 @@ double Optimizer::window_sum(int n, int64_t s, int64_t k) const {
 void Optimizer::catch_up_row(Table& t, int row, int64_t target) {
   const int64_t s = t.current[size_t(row)], k = target - s;
   if (k <= 0) return;
-  t.current[size_t(row)] = target;
+  t.current[size_t(row)] = int32_t(target);
   const size_t base = t.offset + size_t(row) * t.d;
   float* p = P_.values().data() + base;
   float* m = m_.data() + base;
@@ -225,24 +225,25 @@ void Optimizer::prepare_rows(int id, const std::vector<int>& rows) {
 }
 
 void Optimizer::catch_up_all() {
-  if (learner_ != Learner::Adam) return;
+  if (learner_ != Learner::Adam || t_ == 0) return;
+  step_size(t_ + 1);  // grown before the parallel region
   for (Table& t : tables_) {
-    std::vector<int> all(size_t(t.rows));
-    for (int r = 0; r < t.rows; ++r) all[size_t(r)] = r;
-    prepare_rows(t.id, all);
+#pragma omp parallel for schedule(dynamic, 4096)
+    for (int r = 0; r < t.rows; ++r)
+      if (t.current[size_t(r)] < t_) catch_up_row(t, r, t_);
   }
 }
 
 bool Optimizer::caught_up() const {
   for (const Table& t : tables_)
-    for (int64_t c : t.current)
+    for (int32_t c : t.current)
       if (c != t_) return false;
   return true;
 }
 
 void Optimizer::set_steps(long t) {
   t_ = t;
-  for (Table& tb : tables_) std::fill(tb.current.begin(), tb.current.end(), int64_t(t));
+  for (Table& tb : tables_) std::fill(tb.current.begin(), tb.current.end(), int32_t(t));
 }
 
 void Optimizer::sparse_rows_step(Table& t, const RowSparseGrad& g) {
@@ -272,7 +273,7 @@ void Optimizer::sparse_rows_step(Table& t, const RowSparseGrad& g) {
       v[i] = b2 * v[i] + (1.0f - b2) * gr[i] * gr[i];
       p[i] += -ss * (m[i] / (std::sqrt(v[i]) / bs + eps));
     }
-    if (learner_ == Learner::Adam) t.current[size_t(r)] = t_;
+    if (learner_ == Learner::Adam) t.current[size_t(r)] = int32_t(t_);
   }
 }
 
@@ -285,7 +286,7 @@ void Optimizer::dense_rows_step(Table& t, const RowSparseGrad& g) {
   g.to_dense(dense.data());
   adam_flat(P_.values().data() + t.offset, dense.data(), m_.data() + t.offset, v_.data() + t.offset, n, cfg_, t_,
             nullptr);
-  std::fill(t.current.begin(), t.current.end(), t_);
+  std::fill(t.current.begin(), t.current.end(), int32_t(t_));
 }
 
 void Optimizer::step() {

@@ -11,7 +11,9 @@ namespace s3rec {
 void pretrain(S3RecModel& model, Optimizer& optim, const Dataset& d, const PretrainOptions& opt, const TrainHooks& hooks,
               const std::function<void(const PretrainEpoch&)>& on_epoch) {
   const ModelConfig& c = model.config();
-  const AttributeTable attrs = AttributeTable::from_lists(d.item_attributes, c.item_rows());
+  if (d.item_attributes.rows() < c.item_rows())
+    throw std::invalid_argument("pretrain: the dataset's attribute table has fewer rows than the item vocabulary");
+  const AttributeTable& attrs = d.item_attributes;
   PretrainSampler sampler(d, c.max_seq_length, opt.mask_ratio, opt.train_fraction);
   const long total = long(sampler.num_samples());
   PretrainBatch batch, shard;
