@@ -5,7 +5,9 @@
 #include <cmath>
 
 #include "s3rec/evaluation.h"
+#include "s3rec/rng.h"
 #include "s3rec/training.h"
+#include "tensor/item_scores.h"
 
 using namespace s3rec;
 
@@ -125,8 +127,90 @@ TEST(Evaluation, SampledAndFullMatchBruteForce) {
 }
 
 TEST(Evaluation, FullRankingExcludesHistory) {
+  // One user: history 1 2 3 4, target 5. The history items get embeddings that outscore
+  // the target by far, every other item scores below it: with the history excluded the
+  // target is first; counted, it would be fifth.
   TinyWorld w;
-  // 6 items, 3 history items excluded: at most 2 other candidates can beat the target.
+  w.d.user_seqs = {{1, 2, 3, 4, 5}};
+  w.d.user_tokens = {"a"};
+  w.d.sample_negatives = {{6}};
+  const int d = 8;
+  float* E = w.m->params().value(w.m->item_embeddings_id());
+  std::vector<float> F(d);
+  for (float sign : {1.0f, -1.0f}) {
+    for (int i = 1; i <= 4; ++i)
+      for (int j = 0; j < d; ++j) E[i * d + j] = sign * 100.0f * float(j % 3 == 0 ? 1 : -0.5);
+    PackedSeqs in;
+    in.add(std::vector<int>{1, 2, 3, 4});
+    w.m->encode_last(in, true, F.data());
+    double fg = 0;
+    for (int j = 0; j < d; ++j) fg += F[j] * E[1 * d + j];
+    if (fg > 0) break;  // the history items score high for this hidden state
+  }
+  double ff = 0;
+  for (float x : F) ff += double(x) * x;
+  for (int j = 0; j < d; ++j) {
+    E[5 * d + j] = float(F[j] / ff);    // target: score 1
+    E[6 * d + j] = float(-F[j] / ff);   // the others: score -1
+  }
+  double hist_score = 0;
+  for (int j = 0; j < d; ++j) hist_score += F[j] * E[1 * d + j];
+  ASSERT_GT(hist_score, 10.0) << "the history must outscore the target";
   const Metrics m = evaluate(*w.m, w.d, EvalSplit::Test, EvalMode::Full);
+  EXPECT_DOUBLE_EQ(metric(m, "MRR"), 1.0);
   EXPECT_DOUBLE_EQ(metric(m, "HR@5"), 1.0);
+}
+
+// Full ranking in blocks of items equals ranking all scores at once: several blocks,
+// exact ties (items sharing the target's embedding count against it), history excluded
+// (repeated history items, and a target that also occurs in the history).
+TEST(Evaluation, BlockedFullRankingEqualsBruteForce) {
+  Dataset d;
+  d.name = "blocks";
+  d.n_items = 5000;
+  Rng rng(4);
+  for (int u = 0; u < 40; ++u) {
+    std::vector<int> s;
+    for (int k = 0, n = 4 + u % 7; k < n; ++k) s.push_back(int(rng.uniform_int(1, d.n_items)));
+    if (u % 5 == 0) s.push_back(s[1]);      // a repeated item
+    if (u % 7 == 0) s.push_back(s.front());  // the target occurs in the history
+    d.user_seqs.push_back(s);
+    d.user_tokens.push_back(std::to_string(u));
+  }
+  d.item_attributes = AttributeTable::from_lists({}, d.n_items + 2);
+  ModelConfig c;
+  c.hidden_size = 16;
+  c.inner_size = 32;
+  c.n_items = d.n_items;
+  c.max_seq_length = 10;
+  S3RecModel m(c);
+  m.init_weights(8);
+  float* E = m.params().value(m.item_embeddings_id());
+  for (int k = 0; k < 300; ++k) {  // copies: exact ties, also with targets
+    const int from = int(rng.uniform_int(1, d.n_items)), to = int(rng.uniform_int(1, d.n_items));
+    std::copy(E + size_t(from) * 16, E + size_t(from + 1) * 16, E + size_t(to) * 16);
+  }
+  for (const auto& s : d.user_seqs)  // every target shares its embedding with two other items
+    for (int k = 0; k < 2; ++k) {
+      const int to = int(rng.uniform_int(1, d.n_items));
+      std::copy(E + size_t(s.back()) * 16, E + size_t(s.back() + 1) * 16, E + size_t(to) * 16);
+    }
+  for (EvalSplit split : {EvalSplit::Valid, EvalSplit::Test}) {
+    RankMetrics want(EvalMode::Full);
+    for (const auto& s : d.user_seqs) {
+      const size_t len = s.size() - (split == EvalSplit::Valid ? 2 : 1);
+      PackedSeqs in;
+      in.add({s.data() + (len > 10 ? len - 10 : 0), std::min<size_t>(len, 10)});
+      std::vector<float> F(16);
+      m.encode_last(in, true, F.data());
+      const int target = s[len];
+      const float t = item_score(F.data(), E + size_t(target) * 16, 16);
+      long r = 0;
+      for (int i = 1; i <= d.n_items; ++i)
+        if (i != target && std::find(s.begin(), s.begin() + long(len), i) == s.begin() + long(len))
+          r += item_score(F.data(), E + size_t(i) * 16, 16) >= t;
+      want.add(r);
+    }
+    for (int batch : {7, 40}) EXPECT_EQ(evaluate(m, d, split, EvalMode::Full, batch, false), want.result());
+  }
 }

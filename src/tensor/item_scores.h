@@ -1,0 +1,15 @@
+#pragma once
+// Scores of hidden states against item embeddings, each one FMA chain over the d
+// components in order: score(f, e) = fma(f[d-1], e[d-1], ... fma(f[0], e[0], 0)). A score
+// is therefore the same number wherever its user and item sit in a block, so a blocked
+// full ranking, a single target score and tied items all agree exactly.
+
+namespace s3rec {
+
+float item_score(const float* f, const float* e, int d);
+
+// S[i * ldS + j] = item_score(F[i], E[j]) for users i < nb, items j < n.
+// F: [nb x d], E: [n x d] (consecutive rows of the item table).
+void item_scores(const float* F, int nb, const float* E, int n, int d, float* S, long ldS);
+
+}  // namespace s3rec
