@@ -111,7 +111,8 @@ def save_checkpoint(path, model, config, epoch):
     os.replace(tmp, path)
 
 
-def main():
+def main(argv=None):
+    """Returns the per-epoch rows."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data_path", required=True)
     ap.add_argument("--dataset", required=True)
@@ -123,7 +124,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sub_batches", type=int, default=4, help="length groups per batch (1 = pad to the batch's longest)")
     ap.add_argument("--max_seq_length", type=int, default=50)
-    args = ap.parse_args()
+    ap.add_argument("--hidden_size", type=int, default=64)
+    ap.add_argument("--quiet", action="store_true", help="no log file, no printing (for fixture makers)")
+    args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -133,7 +136,8 @@ def main():
 
     user_seq, long_sequence, item2attr, N, A = read_dataset(args.data_path, args.dataset)
     L = args.max_seq_length
-    config = dict(hidden_size=64, inner_size=256, n_layers=2, n_heads=2, hidden_dropout_prob=0.5,
+    d = args.hidden_size
+    config = dict(hidden_size=d, inner_size=4 * d, n_layers=2, n_heads=2, hidden_dropout_prob=0.5,
                   attn_dropout_prob=0.5, hidden_act="gelu", layer_norm_eps=1e-12, initializer_range=0.02,
                   max_seq_length=L, n_items=N, n_attributes=A)
     model = S3RecModel(config)
@@ -149,7 +153,8 @@ def main():
         parts.extend(train[:i + 1] for i in range(len(train)))
     popularity = embedding_stats.training_popularity(user_seq, N)
 
-    log = open(os.path.join(args.out, "log.jsonl"), "a")
+    log = None if args.quiet else open(os.path.join(args.out, "log.jsonl"), "a")
+    rows = []
     for epoch in range(1, args.epochs + 1):
         model.train()
         start = time.time()
@@ -172,11 +177,14 @@ def main():
         row = {"epoch": epoch, "seconds": round(time.time() - start, 1), "samples": len(parts)}
         row.update({k: v / len(parts) for k, v in sums.items()})
         row.update(stats)
-        log.write(json.dumps(row) + "\n")
-        log.flush()
-        print(json.dumps(row), flush=True)
-        if epoch % args.save_step == 0:
+        rows.append(row)
+        if log:
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            print(json.dumps(row), flush=True)
+        if epoch % args.save_step == 0 and not args.quiet:
             save_checkpoint(os.path.join(args.out, f"S3Rec-{args.dataset}-{epoch}.safetensors"), model, config, epoch)
+    return rows
 
 
 if __name__ == "__main__":
