@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "s3rec/item_index.h"
 #include "s3rec/model.h"
 #include "s3rec/vocabulary.h"
 
@@ -34,7 +35,11 @@ class Recommender {
  public:
   // Loads model and vocabulary from a checkpoint (throws std::runtime_error naming the
   // file); `vocabulary` replaces the checkpoint's own (or the identity when it has none).
-  explicit Recommender(const std::string& model_path, const Vocabulary* vocabulary = nullptr);
+  // index.kind "exact" scores every item for every request. "hnsw" and "ivf" search a faiss
+  // index: `index_path` (default MODEL.KIND.index) is loaded when it exists (refused with an
+  // error if it was built from another model), otherwise the index is built in memory.
+  explicit Recommender(const std::string& model_path, const Vocabulary* vocabulary = nullptr,
+                       const IndexOptions& index = {}, const std::string& index_path = "");
   ~Recommender();
 
   // history: oldest first; only the last max_seq_length items are used.
@@ -51,12 +56,23 @@ class Recommender {
   const Vocabulary& vocabulary() const { return vocab_; }
   const std::string& model_path() const { return path_; }
   const std::string& checkpoint_identity() const { return identity_; }  // size and FNV-1a hash of the file
+  const float* item_embeddings() const;  // [N+1 x d], row i = item id i
+  const ItemIndex* index() const { return index_.get(); }             // nullptr for the exact kind
+  const std::string& index_kind() const { return index_kind_; }
+  double index_seconds() const { return index_seconds_; }   // time to load or build the index
+  bool index_built() const { return index_built_; }         // built at start-up (no file)
 
  private:
   std::vector<int> item_ids(const std::vector<std::string>& tokens, const char* what) const;
-  std::string path_, identity_;
+  std::string path_, identity_, index_kind_ = "exact";
   std::unique_ptr<S3RecModel> model_;
   Vocabulary vocab_;
+  std::unique_ptr<ItemIndex> index_;
+  long exact_pool_ = 0;
+  double index_seconds_ = 0;
+  bool index_built_ = false;
+  std::vector<long> attr_offsets_;  // items of attribute a: attr_items_[attr_offsets_[a] .. attr_offsets_[a+1])
+  std::vector<int> attr_items_;
 };
 
 }  // namespace s3rec

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -55,6 +56,30 @@ bool parse_bool(const std::string& key, const std::string& v) {
   throw std::invalid_argument("--" + key + " must be true or false, got '" + v + "'");
 }
 
+// --index and its tuning keys; false when `key` is not one of them
+bool index_option(const std::string& key, const std::string& v, IndexOptions& o, std::string& index_path) {
+  if (key == "index") o.kind = v;
+  else if (key == "index_path") index_path = v;
+  else if (key == "hnsw_m") o.hnsw_m = parse_int(key, v, 4, 256);
+  else if (key == "ef_construction") o.ef_construction = parse_int(key, v, 8, 4096);
+  else if (key == "ef_search") o.ef_search = parse_int(key, v, 1, 1 << 20);
+  else if (key == "nlist") o.nlist = parse_int(key, v, 1, 1 << 24);
+  else if (key == "nprobe") o.nprobe = parse_int(key, v, 1, 1 << 24);
+  else return false;
+  return true;
+}
+
+const char* kIndexHelp =
+    "  --index=exact|hnsw|ivf  exact scores every item; hnsw and ivf search a faiss index, loaded from\n"
+    "                --index_path (default MODEL.KIND.index, see `s3rec index build`) or built at start-up\n"
+    "  --ef_search   HNSW candidates per query (128)    --nprobe  IVF lists scanned per query (auto)\n";
+
+void report_index(const Recommender& rec) {
+  if (!rec.index()) return;
+  std::fprintf(stderr, "%s index %s in %.1f s (%.0f MiB)\n", rec.index_kind().c_str(),
+               rec.index_built() ? "built" : "loaded", rec.index_seconds(), double(rec.index()->memory_bytes()) / (1 << 20));
+}
+
 nlohmann::ordered_json rec_json(const Recommendation& r) { return {{"items", r.items}, {"scores", r.scores}}; }
 
 }  // namespace
@@ -73,14 +98,19 @@ int cmd_recommend(const Args& a) {
         "                ({\"line\": n, \"items\": [...], \"scores\": [...]} or {\"line\": n, \"error\": ...})\n"
         "  -k, --k       how many items (default 10)\n"
         "  --candidates  rank only these items;  --attributes  only items having one of these attributes\n"
-        "  --json        print {\"items\": [...], \"scores\": [...]} instead of a table\n");
+        "  --json        print {\"items\": [...], \"scores\": [...]} instead of a table\n"
+        "%s",
+        kIndexHelp);
     return 0;
   }
   std::string model, items, user, data_path = "dataset", dataset, batch, output, item_attribute;
   int k = 10;
   bool json = false;
   RecommendOptions o;
+  IndexOptions io;
+  std::string index_path;
   for (const auto& [key, v] : a.kv) {
+    if (index_option(key, v, io, index_path)) continue;
     if (key == "model" || key == "model_path") model = v;
     else if (key == "items") items = v;
     else if (key == "user") user = v;
@@ -100,7 +130,8 @@ int cmd_recommend(const Args& a) {
   if (model.empty()) throw std::invalid_argument("recommend: --model=FILE is required");
   if (int(!items.empty()) + int(!user.empty()) + int(!batch.empty()) != 1)
     throw std::invalid_argument("recommend: give exactly one of --items, --user and --batch");
-  const Recommender rec(model);
+  const Recommender rec(model, nullptr, io, index_path);
+  report_index(rec);
 
   if (!batch.empty()) {
     if (output.empty()) throw std::invalid_argument("recommend: --batch needs --output=FILE");
@@ -182,12 +213,16 @@ int cmd_serve(const Args& a) {
         "  POST /v1/recommend        {\"items\": [...], \"k\": 10, \"exclude_history\": true}\n"
         "  POST /v1/recommend/batch  {\"histories\": [[...], ...], \"k\": 10}\n"
         "  GET  /healthz             GET /v1/model\n"
-        "Bad requests get a 4xx status with {\"error\": \"...\"}. See docs/serving.md.\n");
+        "Bad requests get a 4xx status with {\"error\": \"...\"}. See docs/serving.md.\n"
+        "%s",
+        kIndexHelp);
     return 0;
   }
-  std::string model;
+  std::string model, index_path;
   serve::ServerOptions so;
+  IndexOptions io;
   for (const auto& [key, v] : a.kv) {
+    if (index_option(key, v, io, index_path)) continue;
     if (key == "model" || key == "model_path") model = v;
     else if (key == "port") so.port = parse_int(key, v, 0, 65535);
     else if (key == "host") so.host = v;
@@ -199,7 +234,8 @@ int cmd_serve(const Args& a) {
     else throw std::invalid_argument("serve: unknown option --" + key + " (see s3rec serve --help)");
   }
   if (model.empty()) throw std::invalid_argument("serve: --model=FILE is required");
-  const Recommender rec(model);
+  const Recommender rec(model, nullptr, io, index_path);
+  report_index(rec);
   // SIGTERM/SIGINT are taken by a watcher thread (blocked everywhere else) that stops the server.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -223,6 +259,43 @@ int cmd_serve(const Args& a) {
   if (!signalled) pthread_kill(watcher.native_handle(), SIGTERM);
   watcher.join();
   std::fprintf(stderr, "stopped\n");
+  return 0;
+}
+
+int cmd_index(const Args& a, const std::string& action) {
+  if (a.help || action != "build") {
+    std::printf(
+        "usage: s3rec index build --model=FILE [--index=hnsw|ivf] [--output=FILE]\n"
+        "                         [--hnsw_m=32] [--ef_construction=128] [--ef_search=128] [--nlist=N] [--nprobe=N]\n"
+        "Builds a faiss index of the model's item table for `s3rec serve --index=KIND` and writes it\n"
+        "atomically to --output (default MODEL.KIND.index, where serve looks for it). The file records\n"
+        "the model's identity (size and hash) and is refused for any other model.\n"
+        "  hnsw  graph search; memory about (d + 1 + 2 hnsw_m) x 4 bytes per item\n"
+        "  ivf   inverted lists (nlist default 4 sqrt(N)); memory about (d + 3) x 4 bytes per item\n");
+    return a.help ? 0 : 2;
+  }
+  std::string model, output, ignored;
+  IndexOptions io;
+  io.kind = "hnsw";
+  for (const auto& [key, v] : a.kv) {
+    if (key != "index_path" && index_option(key, v, io, ignored)) continue;
+    if (key == "model" || key == "model_path") model = v;
+    else if (key == "output") output = v;
+    else if (key == "threads") omp_set_num_threads(parse_int(key, v, 1, 1024));
+    else throw std::invalid_argument("index build: unknown option --" + key + " (see s3rec index --help)");
+  }
+  if (model.empty()) throw std::invalid_argument("index build: --model=FILE is required");
+  if (io.kind == "exact") throw std::invalid_argument("index build: --index must be hnsw or ivf (exact needs no index)");
+  if (output.empty()) output = default_index_path(model, io.kind);
+  const Recommender rec(model);
+  IndexOptions built = io;
+  const auto t0 = std::chrono::steady_clock::now();
+  const ModelConfig& c = rec.config();
+  const auto index = ItemIndex::build(io, rec.item_embeddings() + c.hidden_size, c.n_items, c.hidden_size);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  index->save(output, rec.checkpoint_identity());
+  std::fprintf(stderr, "built a %s index of %d items in %.1f s (%.0f MiB in memory); wrote %s\n", io.kind.c_str(),
+               c.n_items, seconds, double(index->memory_bytes()) / (1 << 20), output.c_str());
   return 0;
 }
 

@@ -23,5 +23,6 @@ int cmd_recommend(const Args& a);
 int cmd_serve(const Args& a);
 int cmd_prepare(const Args& a);
 int cmd_tune(const Args& a);
+int cmd_index(const Args& a, const std::string& action);  // s3rec index build
 
 }  // namespace s3rec::cli

@@ -22,6 +22,7 @@ const char* kUsage =
     "  serve      HTTP/JSON recommendation server\n"
     "  prepare    raw interaction logs and attribute tables -> reference-format dataset\n"
     "  tune       hyper-parameter search (RecBole HyperTuning style params file)\n"
+    "  index      `index build`: a faiss index of a model's items for serve --index=hnsw|ivf\n"
     "Every command takes --help. Configuration: --config_files=a.yaml,b.yaml and --key=value.\n";
 
 }  // namespace
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
     if (s3rec::dist::size() > 1 && cmd != "pretrain" && cmd != "finetune" && cmd != "evaluate" && cmd != "run")
       throw std::invalid_argument("only pretrain, finetune, evaluate and run are data-parallel; start '" + cmd +
                                   "' without mpirun");
+    if (cmd == "index") {  // s3rec index ACTION --key=value ...
+      const bool has_action = argc > 2 && argv[2][0] != '-';
+      return cmd_index(parse_args(argc, argv, has_action ? 3 : 2), has_action ? argv[2] : "");
+    }
     const Args a = parse_args(argc, argv, 2);
     if (cmd == "pretrain") return cmd_pretrain(a);
     if (cmd == "finetune") return cmd_finetune(a);

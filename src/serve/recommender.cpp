@@ -1,11 +1,13 @@
 #include "s3rec/recommender.h"
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <cstdint>
 #include <fstream>
 
 #include "s3rec/checkpoint.h"
-#include "tensor/gemm.h"
+#include "tensor/item_scores.h"
 
 namespace s3rec {
 
@@ -29,7 +31,10 @@ std::string file_identity(const std::string& path) {
 
 }  // namespace
 
-Recommender::Recommender(const std::string& model_path, const Vocabulary* vocabulary) : path_(model_path) {
+Recommender::Recommender(const std::string& model_path, const Vocabulary* vocabulary, const IndexOptions& index,
+                         const std::string& index_path)
+    : path_(model_path) {
+  validate(index);
   const CheckpointMeta meta = read_checkpoint_meta(model_path);
   model_ = std::make_unique<S3RecModel>(meta.config);
   load_checkpoint(model_path, *model_);
@@ -42,9 +47,38 @@ Recommender::Recommender(const std::string& model_path, const Vocabulary* vocabu
     throw std::runtime_error(model_path + ": the vocabulary has " + std::to_string(vocab_.n_items()) +
                              " items, the model " + std::to_string(c.n_items));
   identity_ = file_identity(model_path);
+  // attribute -> items, for attribute filters
+  const int A = int(vocab_.attribute_tokens.size());
+  attr_offsets_.assign(size_t(A) + 1, 0);
+  for (int i = 1; i < int(vocab_.item_attributes.size()); ++i)
+    for (int a : vocab_.item_attributes[i])
+      if (a > 0 && a < A) ++attr_offsets_[size_t(a) + 1];
+  for (int a = 0; a < A; ++a) attr_offsets_[size_t(a) + 1] += attr_offsets_[size_t(a)];
+  attr_items_.resize(size_t(attr_offsets_.back()));
+  std::vector<long> fill(attr_offsets_.begin(), attr_offsets_.end() - 1);
+  for (int i = 1; i < int(vocab_.item_attributes.size()); ++i)
+    for (int a : vocab_.item_attributes[i])
+      if (a > 0 && a < A) attr_items_[size_t(fill[size_t(a)]++)] = i;
+
+  index_kind_ = index.kind;
+  exact_pool_ = index.exact_pool;
+  if (index.kind == "exact") return;
+  const auto t0 = std::chrono::steady_clock::now();
+  const float* E = model_->params().value(model_->item_embeddings_id()) + c.hidden_size;  // rows 1..N
+  const std::string file = index_path.empty() ? default_index_path(model_path, index.kind) : index_path;
+  if (std::ifstream(file).good()) {
+    index_ = ItemIndex::load(file, identity_, E, c.n_items, c.hidden_size, index);
+  } else {
+    if (!index_path.empty()) throw std::runtime_error(index_path + ": cannot open the index file");
+    index_ = ItemIndex::build(index, E, c.n_items, c.hidden_size);
+    index_built_ = true;
+  }
+  index_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 Recommender::~Recommender() = default;
+
+const float* Recommender::item_embeddings() const { return model_->params().value(model_->item_embeddings_id()); }
 
 std::vector<int> Recommender::item_ids(const std::vector<std::string>& tokens, const char* what) const {
   std::vector<int> ids;
@@ -57,31 +91,68 @@ std::vector<int> Recommender::item_ids(const std::vector<std::string>& tokens, c
   return ids;
 }
 
+namespace {
+
+using Scored = std::pair<int, float>;  // item id, score
+
+// a ranks before b: higher score, then lower id
+bool ranks_before(const Scored& a, const Scored& b) {
+  return a.second > b.second || (a.second == b.second && a.first < b.first);
+}
+
+// The k best of a stream of scored items (a heap whose top is the worst kept).
+struct TopK {
+  explicit TopK(size_t k) : k(k) {}
+  void push(int id, float score) {
+    const Scored s{id, score};
+    if (heap.size() < k) {
+      heap.push_back(s);
+      std::push_heap(heap.begin(), heap.end(), ranks_before);
+    } else if (k > 0 && ranks_before(s, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), ranks_before);
+      heap.back() = s;
+      std::push_heap(heap.begin(), heap.end(), ranks_before);
+    }
+  }
+  std::vector<Scored> sorted() {
+    std::sort(heap.begin(), heap.end(), ranks_before);
+    return std::move(heap);
+  }
+  size_t k;
+  std::vector<Scored> heap;
+};
+
+}  // namespace
+
 std::vector<std::vector<std::pair<int, float>>> Recommender::recommend_ids(
     const std::vector<std::vector<int>>& histories, int k, const RecommendOptions& o) const {
   const ModelConfig& c = model_->config();
   const int N = c.n_items, d = c.hidden_size;
   if (k < 1 || k > N) throw RequestError("k must be in 1.." + std::to_string(N) + ", got " + std::to_string(k));
-  // allowed[i]: item i may be recommended (before history exclusion)
-  std::vector<char> allowed(size_t(N) + 1, 1);
-  allowed[0] = 0;
+  // Filters shared by every history: a candidate list, attributes wanted.
+  std::vector<int> candidates;
   if (!o.candidates.empty()) {
-    std::fill(allowed.begin(), allowed.end(), 0);
-    for (int i : item_ids(o.candidates, "candidates")) allowed[i] = 1;
+    candidates = item_ids(o.candidates, "candidates");
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   }
+  std::vector<char> want;  // want[a]: attribute a asked for
+  long attr_pool = 0;      // items having a wanted attribute, counted with repeats
   if (!o.attributes.empty()) {
-    std::vector<char> want(vocab_.attribute_tokens.size(), 0);
+    want.assign(vocab_.attribute_tokens.size(), 0);
     for (const std::string& t : o.attributes) {
       const int a = vocab_.attribute_id(t);
       if (a == 0) throw RequestError("unknown attribute '" + t + "'");
-      want[a] = 1;
-    }
-    for (int i = 1; i <= N; ++i) {
-      bool any = false;
-      for (int a : vocab_.item_attributes[i]) any = any || want[a];
-      allowed[i] = allowed[i] && any;
+      if (!want[size_t(a)]) attr_pool += attr_offsets_[size_t(a) + 1] - attr_offsets_[size_t(a)];
+      want[size_t(a)] = 1;
     }
   }
+  const auto has_wanted_attribute = [&](int i) {
+    for (int a : vocab_.item_attributes[size_t(i)])
+      if (want[size_t(a)]) return true;
+    return false;
+  };
+
   PackedSeqs seqs;
   for (const auto& h : histories) {
     if (h.empty()) throw RequestError("empty history");
@@ -90,36 +161,96 @@ std::vector<std::vector<std::pair<int, float>>> Recommender::recommend_ids(
     seqs.add(last_n(std::span<const int>(h), c.max_seq_length));
   }
   const int B = seqs.num_seqs();
-  std::vector<float> hidden(size_t(B) * d), scores(size_t(B) * N);
+  std::vector<float> hidden(size_t(B) * d);
   model_->encode_last(seqs, /*causal=*/true, hidden.data());
-  // scores[B x N] = hidden[B x d] . E[1..N]^T; a few rows go through gemv, since sgemm
-  // would copy (pack) the whole [N x d] table for every call
-  const float* E = model_->params().value(model_->item_embeddings_id()) + d;
-  if (B < 8)
-    for (int b = 0; b < B; ++b) gemv(N, d, 1.0f, E, d, hidden.data() + size_t(b) * d, 0.0f, scores.data() + size_t(b) * N);
-  else
-    gemm(false, true, B, N, d, 1.0f, hidden.data(), d, E, d, 0.0f, scores.data(), N);
+  const float* E = model_->params().value(model_->item_embeddings_id());  // row i scores item id i
 
-  std::vector<std::vector<std::pair<int, float>>> out(static_cast<size_t>(B));
-  std::vector<int> cand;
-  std::vector<char> excluded(size_t(N) + 1, 0);
-  for (int b = 0; b < B; ++b) {
-    if (o.exclude_history)
-      for (int i : histories[b]) excluded[i] = 1;
-    cand.clear();
-    for (int i = 1; i <= N; ++i)
-      if (allowed[i] && !excluded[i]) cand.push_back(i);
-    if (o.exclude_history)
-      for (int i : histories[b]) excluded[i] = 0;
-    const float* row = scores.data() + size_t(b) * N;  // row[i - 1] scores item id i
-    const auto better = [row](int x, int y) {
-      return row[x - 1] > row[y - 1] || (row[x - 1] == row[y - 1] && x < y);
-    };
-    const size_t kk = std::min(cand.size(), size_t(k));
-    std::partial_sort(cand.begin(), cand.begin() + long(kk), cand.end(), better);
-    out[b].reserve(kk);
-    for (size_t r = 0; r < kk; ++r) out[b].emplace_back(cand[r], row[cand[r] - 1]);
+  // per history: the items it may not return (sorted)
+  std::vector<std::vector<int>> banned(static_cast<size_t>(B));
+  if (o.exclude_history)
+    for (int b = 0; b < B; ++b) {
+      banned[size_t(b)] = histories[size_t(b)];
+      std::sort(banned[size_t(b)].begin(), banned[size_t(b)].end());
+      banned[size_t(b)].erase(std::unique(banned[size_t(b)].begin(), banned[size_t(b)].end()), banned[size_t(b)].end());
+    }
+  const auto qualifies = [&](int b, int i) {
+    if (std::binary_search(banned[size_t(b)].begin(), banned[size_t(b)].end(), i)) return false;
+    return want.empty() || has_wanted_attribute(i);
+  };
+  // Exact scores of a list of items for history b.
+  const auto score_pool = [&](int b, const std::vector<int>& pool) {
+    TopK top{size_t(k)};
+    const float* f = hidden.data() + size_t(b) * d;
+    for (int i : pool)
+      if (qualifies(b, i)) top.push(i, item_score(f, E + size_t(i) * d, d));
+    return top.sorted();
+  };
+  // Exact scores of every item for the histories in `users`, in blocks of items.
+  const auto scan_all = [&](const std::vector<int>& users, std::vector<std::vector<Scored>>& out) {
+    constexpr int kBlock = 4096;
+    const int nb = int(users.size());
+    std::vector<float> F(size_t(nb) * d), S(size_t(nb) * kBlock);
+    for (int u = 0; u < nb; ++u)
+      std::copy_n(hidden.data() + size_t(users[size_t(u)]) * d, d, F.data() + size_t(u) * d);
+    std::vector<TopK> tops(static_cast<size_t>(nb), TopK{static_cast<size_t>(k)});
+    for (int lo = 1; lo <= N; lo += kBlock) {
+      const int n = std::min(kBlock, N - lo + 1);
+      item_scores(F.data(), nb, E + size_t(lo) * d, n, d, S.data(), kBlock);
+      for (int u = 0; u < nb; ++u)
+        for (int j = 0; j < n; ++j)
+          if (qualifies(users[size_t(u)], lo + j)) tops[size_t(u)].push(lo + j, S[size_t(u) * kBlock + size_t(j)]);
+    }
+    for (int u = 0; u < nb; ++u) out[size_t(users[size_t(u)])] = tops[size_t(u)].sorted();
+  };
+
+  std::vector<std::vector<Scored>> out(static_cast<size_t>(B));
+  if (!candidates.empty()) {
+    for (int b = 0; b < B; ++b) out[size_t(b)] = score_pool(b, candidates);
+    return out;
   }
+  if (!want.empty() && (!index_ || attr_pool <= exact_pool_)) {
+    // few items carry the wanted attributes (or no index): score exactly those
+    std::vector<int> pool;
+    pool.reserve(size_t(attr_pool));
+    for (size_t a = 0; a < want.size(); ++a)
+      if (want[a]) pool.insert(pool.end(), attr_items_.begin() + attr_offsets_[a], attr_items_.begin() + attr_offsets_[a + 1]);
+    std::sort(pool.begin(), pool.end());
+    pool.erase(std::unique(pool.begin(), pool.end()), pool.end());
+    for (int b = 0; b < B; ++b) out[size_t(b)] = score_pool(b, pool);
+    return out;
+  }
+  if (!index_) {
+    std::vector<int> all(static_cast<size_t>(B));
+    for (int b = 0; b < B; ++b) all[size_t(b)] = b;
+    scan_all(all, out);
+    return out;
+  }
+  // Index search with the filters as a selector; widened while it returns fewer than k of
+  // the items that qualify, and replaced by an exact scan when widening cannot help.
+  std::vector<int> short_of_k;
+  for (int b = 0; b < B; ++b) {
+    const float* f = hidden.data() + size_t(b) * d;
+    const bool filtered = !banned[size_t(b)].empty() || !want.empty();
+    const std::function<bool(int)> allow = filtered ? std::function<bool(int)>([&, b](int i) { return qualifies(b, i); })
+                                                    : std::function<bool(int)>();
+    // at least min(k, qualifying) results are owed (qualifying is known without attributes)
+    const long owed = want.empty() ? std::min<long>(k, N - long(banned[size_t(b)].size())) : k;
+    // a filter that keeps a fraction p of the items needs about 1/p times the search effort
+    const int base = want.empty() ? 1 : int(std::clamp<long>((long(N) + attr_pool - 1) / std::max(1L, attr_pool), 1, 1024));
+    std::vector<int> ids;
+    for (int effort = base; effort <= base * 64; effort *= 4) {
+      ids = index_->search(f, k, allow, effort);
+      if (long(ids.size()) >= owed) break;
+    }
+    if (long(ids.size()) < owed) {
+      short_of_k.push_back(b);
+      continue;
+    }
+    TopK top{size_t(k)};
+    for (int i : ids) top.push(i, item_score(f, E + size_t(i) * d, d));
+    out[size_t(b)] = top.sorted();
+  }
+  if (!short_of_k.empty()) scan_all(short_of_k, out);
   return out;
 }
 

@@ -1,0 +1,333 @@
+#include "s3rec/item_index.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_io.h>
+
+#include <algorithm>
+#include <queue>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "tensor/item_scores.h"
+#include "util/atomic_write.h"
+
+namespace s3rec {
+
+namespace {
+
+constexpr char kMagic[] = "S3RECINDEX 1\n";
+constexpr long kChunk = 1 << 16;  // rows augmented and added at a time
+
+// Rows lo..hi of the item table as [e, sqrt(M^2 - |e|^2)] ([rows x (d+1)]).
+void augment(const float* items, long lo, long hi, int d, double max_norm2, std::vector<float>& out) {
+  out.resize(size_t(hi - lo) * size_t(d + 1));
+  for (long i = lo; i < hi; ++i) {
+    const float* e = items + i * d;
+    float* o = out.data() + size_t(i - lo) * size_t(d + 1);
+    double n2 = 0;
+    for (int k = 0; k < d; ++k) {
+      o[k] = e[k];
+      n2 += double(e[k]) * e[k];
+    }
+    o[d] = float(std::sqrt(std::max(0.0, max_norm2 - n2)));
+  }
+}
+
+// faiss::IOWriter onto an AtomicFile.
+struct AtomicWriter : faiss::IOWriter {
+  explicit AtomicWriter(AtomicFile& f) : file(f) {}
+  size_t operator()(const void* p, size_t size, size_t n) override {
+    file.append(p, size * n);
+    return n;
+  }
+  AtomicFile& file;
+};
+
+struct FnSelector : faiss::IDSelector {
+  explicit FnSelector(const std::function<bool(int)>& f) : fn(f) {}
+  bool is_member(faiss::Index::idx_t id) const override { return fn(int(id) + 1); }
+  const std::function<bool(int)>& fn;
+};
+
+int auto_nlist(int n) { return std::clamp(int(std::lround(4.0 * std::sqrt(double(n)))), 1, std::max(1, n / 39)); }
+
+}  // namespace
+
+struct ItemIndex::Impl {
+  std::unique_ptr<faiss::Index> index;
+  double max_norm2 = 0;
+};
+
+ItemIndex::ItemIndex() : impl_(std::make_unique<Impl>()) {}
+ItemIndex::~ItemIndex() = default;
+
+void validate(const IndexOptions& o) {
+  if (o.kind != "exact" && o.kind != "hnsw" && o.kind != "ivf")
+    throw std::invalid_argument("--index must be exact, hnsw or ivf, got '" + o.kind + "'");
+  if (o.hnsw_m < 4 || o.hnsw_m > 256) throw std::invalid_argument("--hnsw_m must be in 4..256");
+  if (o.ef_construction < 8 || o.ef_construction > 4096)
+    throw std::invalid_argument("--ef_construction must be in 8..4096");
+  if (o.ef_search < 0 || o.ef_search > 1 << 20)
+    throw std::invalid_argument("--ef_search must be in 0..1048576 (0: 128)");
+  if (o.nlist < 0 || o.nlist > 1 << 24) throw std::invalid_argument("--nlist must be in 0..16777216 (0: automatic)");
+  if (o.nprobe < 0 || o.nprobe > 1 << 24) throw std::invalid_argument("--nprobe must be in 0..16777216 (0: automatic)");
+  if (o.exact_pool < 0) throw std::invalid_argument("exact_pool must be >= 0");
+}
+
+std::string default_index_path(const std::string& model_path, const std::string& kind) {
+  return model_path + "." + kind + ".index";
+}
+
+std::unique_ptr<ItemIndex> ItemIndex::build(const IndexOptions& o, const float* items, int n, int d) {
+  validate(o);
+  if (o.kind == "exact") throw std::invalid_argument("the exact kind scores every item and has no index to build");
+  if (n < 1) throw std::invalid_argument("cannot index an empty item table");
+  std::unique_ptr<ItemIndex> x(new ItemIndex());
+  x->opts_ = o;
+  x->n_items_ = n;
+  x->dim_ = d;
+  x->items_ = items;
+  if (x->opts_.ef_search == 0) x->opts_.ef_search = 128;
+  double m2 = 0;
+  for (long i = 0; i < n; ++i) {
+    double s = 0;
+    for (int k = 0; k < d; ++k) s += double(items[i * d + k]) * items[i * d + k];
+    m2 = std::max(m2, s);
+  }
+  x->impl_->max_norm2 = m2;
+  std::vector<float> rows;
+  if (o.kind == "hnsw") {
+    auto h = std::make_unique<faiss::IndexHNSWFlat>(d + 1, o.hnsw_m);
+    h->hnsw.efConstruction = o.ef_construction;
+    h->hnsw.efSearch = x->opts_.ef_search;
+    x->impl_->index = std::move(h);
+  } else {
+    const int nlist = o.nlist > 0 ? std::min(o.nlist, n) : auto_nlist(n);
+    x->opts_.nlist = nlist;
+    if (x->opts_.nprobe == 0) x->opts_.nprobe = std::min(nlist, std::max(16, nlist / 32));
+    auto quantizer = new faiss::IndexFlatL2(d + 1);
+    auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer, d + 1, size_t(nlist), faiss::METRIC_L2);
+    ivf->own_fields = true;
+    ivf->nprobe = size_t(x->opts_.nprobe);
+    // k-means on an evenly strided sample of at most 64 rows per list
+    const long sample = std::min<long>(n, long(nlist) * 64);
+    std::vector<float> train(size_t(sample) * size_t(d + 1)), one;
+    for (long s = 0; s < sample; ++s) {
+      const long i = s * n / sample;
+      augment(items, i, i + 1, d, m2, one);
+      std::copy(one.begin(), one.end(), train.begin() + s * (d + 1));
+    }
+    ivf->cp.max_points_per_centroid = 64;
+    ivf->train(sample, train.data());
+    x->impl_->index = std::move(ivf);
+  }
+  for (long lo = 0; lo < n; lo += kChunk) {
+    const long hi = std::min<long>(n, lo + kChunk);
+    augment(items, lo, hi, d, m2, rows);
+    x->impl_->index->add(hi - lo, rows.data());
+  }
+  return x;
+}
+
+void ItemIndex::save(const std::string& path, const std::string& model_identity) const {
+  const nlohmann::ordered_json head = {{"kind", opts_.kind},       {"model", model_identity},
+                                       {"n_items", n_items_},      {"dim", dim_},
+                                       {"max_norm2", impl_->max_norm2}, {"hnsw_m", opts_.hnsw_m},
+                                       {"ef_construction", opts_.ef_construction},
+                                       {"ef_search", opts_.ef_search}, {"nlist", opts_.nlist},
+                                       {"nprobe", opts_.nprobe}};
+  const std::string line = head.dump() + "\n";
+  AtomicFile f(path);
+  f.append(kMagic, sizeof kMagic - 1);
+  f.append(line.data(), line.size());
+  AtomicWriter w(f);
+  try {
+    faiss::write_index(impl_->index.get(), &w);
+  } catch (const faiss::FaissException& e) {
+    throw std::runtime_error(path + ": writing the index failed: " + e.what());
+  }
+  f.commit();
+}
+
+std::unique_ptr<ItemIndex> ItemIndex::load(const std::string& path, const std::string& model_identity,
+                                           const float* items, int n, int d, const IndexOptions& o) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) throw std::runtime_error(path + ": cannot open the index file");
+  char magic[sizeof kMagic - 1];
+  if (std::fread(magic, 1, sizeof magic, f.get()) != sizeof magic || !std::equal(magic, magic + sizeof magic, kMagic))
+    throw std::runtime_error(path + ": not an s3rec index file (bad magic)");
+  std::string line;
+  for (int c; (c = std::fgetc(f.get())) != '\n';) {
+    if (c == EOF || line.size() > 4096) throw std::runtime_error(path + ": truncated index header");
+    line.push_back(char(c));
+  }
+  nlohmann::json head;
+  std::unique_ptr<ItemIndex> x(new ItemIndex());
+  try {
+    head = nlohmann::json::parse(line);
+    x->opts_.kind = head.at("kind").get<std::string>();
+    x->opts_.hnsw_m = head.at("hnsw_m").get<int>();
+    x->opts_.ef_construction = head.at("ef_construction").get<int>();
+    x->opts_.ef_search = head.at("ef_search").get<int>();
+    x->opts_.nlist = head.at("nlist").get<int>();
+    x->opts_.nprobe = head.at("nprobe").get<int>();
+    x->impl_->max_norm2 = head.at("max_norm2").get<double>();
+    x->n_items_ = head.at("n_items").get<int>();
+    x->dim_ = head.at("dim").get<int>();
+    const std::string model = head.at("model").get<std::string>();
+    if (model != model_identity)
+      throw std::runtime_error("built from another model (checkpoint " + model + ", this model is " +
+                               model_identity + "): rebuild it with `s3rec index build`");
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(path + ": bad index header: " + e.what());
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  if (x->n_items_ != n || x->dim_ != d)
+    throw std::runtime_error(path + ": index of " + std::to_string(x->n_items_) + " items x " +
+                             std::to_string(x->dim_) + ", the model has " + std::to_string(n) + " x " +
+                             std::to_string(d));
+  if (o.kind != "exact" && o.kind != x->opts_.kind)
+    throw std::runtime_error(path + ": a " + x->opts_.kind + " index, " + o.kind + " was asked for");
+  try {
+    faiss::FileIOReader r(f.get());
+    x->impl_->index.reset(faiss::read_index(&r));
+  } catch (const faiss::FaissException& e) {
+    throw std::runtime_error(path + ": corrupt index: " + e.what());
+  }
+  const faiss::Index& idx = *x->impl_->index;
+  const bool kind_ok = x->opts_.kind == "hnsw" ? dynamic_cast<const faiss::IndexHNSWFlat*>(&idx) != nullptr
+                                               : dynamic_cast<const faiss::IndexIVFFlat*>(&idx) != nullptr;
+  if (!kind_ok || idx.ntotal != n || idx.d != d + 1)
+    throw std::runtime_error(path + ": the index data does not match its header (kind, items or dimension)");
+  x->items_ = items;
+  if (o.ef_search > 0) x->opts_.ef_search = o.ef_search;
+  if (o.nprobe > 0) x->opts_.nprobe = std::min(o.nprobe, x->opts_.nlist);
+  return x;
+}
+
+// HNSW search over faiss's graph, written here because faiss 1.7.3 ignores the per-query
+// efSearch of SearchParametersHNSW (and the index-wide one is not safe to change while
+// other threads search). Distances are -e_i . q on the model's own item rows, which order
+// nodes exactly as L2 on the augmented rows the graph was built from. The beam keeps the
+// ef nearest nodes seen (filtered or not) to decide when to stop; the answer keeps the k
+// best nodes `allowed` accepts.
+std::vector<int> ItemIndex::search_graph(const float* q, int k, int ef, const std::function<bool(int)>& allowed) const {
+  const auto& h = static_cast<const faiss::IndexHNSWFlat&>(*impl_->index).hnsw;
+  const int d = dim_;
+  const auto dist = [&](int node) { return -item_score(q, items_ + size_t(node) * size_t(d), d); };
+  thread_local std::vector<uint8_t> visited;
+  thread_local uint8_t stamp = 0;
+  if (visited.size() < size_t(n_items_)) {
+    visited.assign(size_t(n_items_), 0);
+    stamp = 0;
+  }
+  if (++stamp == 0) {  // wrapped: clear once every 255 searches
+    std::fill(visited.begin(), visited.end(), 0);
+    stamp = 1;
+  }
+  // greedy descent through the upper levels
+  int cur = h.entry_point;
+  float dcur = dist(cur);
+  for (int level = h.max_level; level > 0; --level) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      size_t b = 0, e = 0;
+      h.neighbor_range(cur, level, &b, &e);
+      for (size_t j = b; j < e && h.neighbors[j] >= 0; ++j) {
+        const int v = h.neighbors[j];
+        const float dv = dist(v);
+        if (dv < dcur) {
+          cur = v;
+          dcur = dv;
+          moved = true;
+        }
+      }
+    }
+  }
+  // beam search on level 0
+  using Node = std::pair<float, int>;  // distance, node
+  std::priority_queue<Node, std::vector<Node>, std::greater<Node>> frontier;  // nearest first
+  std::priority_queue<Node> beam;                                             // farthest first, <= ef
+  std::priority_queue<Node> answer;                                           // farthest first, <= k
+  const auto offer = [&](int v, float dv) {
+    if (!allowed || allowed(v + 1)) {
+      if (int(answer.size()) < k) answer.emplace(dv, v);
+      else if (!answer.empty() && Node{dv, v} < answer.top()) {
+        answer.pop();
+        answer.emplace(dv, v);
+      }
+    }
+  };
+  visited[size_t(cur)] = stamp;
+  frontier.emplace(dcur, cur);
+  beam.emplace(dcur, cur);
+  offer(cur, dcur);
+  while (!frontier.empty()) {
+    const auto [du, u] = frontier.top();
+    if (int(beam.size()) >= ef && du > beam.top().first) break;
+    frontier.pop();
+    size_t b = 0, e = 0;
+    h.neighbor_range(u, 0, &b, &e);
+    for (size_t j = b; j < e && h.neighbors[j] >= 0; ++j) {
+      const int v = h.neighbors[j];
+      if (visited[size_t(v)] == stamp) continue;
+      visited[size_t(v)] = stamp;
+      const float dv = dist(v);
+      if (int(beam.size()) < ef || dv < beam.top().first) {
+        frontier.emplace(dv, v);
+        beam.emplace(dv, v);
+        if (int(beam.size()) > ef) beam.pop();
+      }
+      offer(v, dv);
+    }
+  }
+  std::vector<int> out(answer.size());
+  for (size_t i = out.size(); !answer.empty(); answer.pop()) out[--i] = answer.top().second + 1;
+  return out;
+}
+
+std::vector<int> ItemIndex::search(const float* query, int k, const std::function<bool(int)>& allowed,
+                                   int effort) const {
+  k = std::min(k, n_items_);
+  if (opts_.kind == "hnsw") {
+    const int ef = int(std::min<long>(long(std::max(opts_.ef_search, k)) * effort, long(n_items_) + k));
+    return search_graph(query, k, ef, allowed);
+  }
+  std::vector<float> q(size_t(dim_) + 1, 0.0f);
+  std::copy(query, query + dim_, q.begin());
+  std::vector<float> dist(size_t(std::max(k, 1)));
+  std::vector<faiss::Index::idx_t> labels(size_t(std::max(k, 1)), -1);
+  {
+    FnSelector sel(allowed);
+    faiss::SearchParametersIVF p;
+    p.sel = allowed ? &sel : nullptr;
+    p.nprobe = size_t(std::min<long>(long(opts_.nprobe) * effort, opts_.nlist));
+    impl_->index->search(1, q.data(), k, dist.data(), labels.data(), &p);
+  }
+  std::vector<int> out;
+  out.reserve(size_t(k));
+  for (int i = 0; i < k; ++i)
+    if (labels[size_t(i)] >= 0) out.push_back(int(labels[size_t(i)]) + 1);
+  return out;
+}
+
+size_t ItemIndex::memory_bytes() const {
+  const faiss::Index& idx = *impl_->index;
+  size_t bytes = size_t(idx.ntotal) * size_t(idx.d) * sizeof(float);
+  if (auto h = dynamic_cast<const faiss::IndexHNSWFlat*>(&idx))
+    bytes += h->hnsw.neighbors.size() * sizeof(h->hnsw.neighbors[0]) + h->hnsw.offsets.size() * sizeof(size_t) +
+             h->hnsw.levels.size() * sizeof(int);
+  if (auto v = dynamic_cast<const faiss::IndexIVFFlat*>(&idx))
+    bytes += size_t(v->nlist) * size_t(idx.d) * sizeof(float) + size_t(idx.ntotal) * sizeof(faiss::Index::idx_t);
+  return bytes;
+}
+
+}  // namespace s3rec
