@@ -114,6 +114,14 @@ TEST(Cli, WholeRunWritesRunDirectoryLogsCheckpointsAndResults) {
   EXPECT_EQ(r.out.find('\r'), std::string::npos) << "no bar redraws when not on a terminal";
   EXPECT_NE(r.out.find("pretrain epoch 1:"), std::string::npos) << r.out;
   for (const char* f : {"S3Rec-tiny-1.safetensors", "S3Rec-tiny-2.safetensors"}) EXPECT_TRUE(fs::exists(dir / "saved" / f));
+  // a resume with other settings is refused, naming the setting, and writes nothing
+  for (const std::string other : {" --seed=7", " --mask_ratio=0.3", " --hidden_act=relu", " --pretrain_batch_size=64"}) {
+    r = s3rec(pre + " --pretrain_epochs=3 --resume=true" + other);
+    EXPECT_EQ(r.code, 1) << other << r.out;
+    const std::string key = other.substr(3, other.find('=') - 3);
+    EXPECT_NE(r.out.find("was made with " + key + "="), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(dir / "saved" / "S3Rec-tiny-3.safetensors"));
+  }
   r = s3rec(pre + " --pretrain_epochs=3 --resume=true");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("resuming from"), std::string::npos) << r.out;

@@ -136,6 +136,44 @@ std::pair<int, std::string> latest_checkpoint(const RunConfig& c) {
   return best;
 }
 
+// The settings that make a pre-training run what it is, as stored in its checkpoints.
+std::map<std::string, std::string> pretrain_settings(const RunConfig& c) {
+  const auto num = [](double x) {
+    char b[40];
+    std::snprintf(b, sizeof b, "%.17g", x);
+    return std::string(b);
+  };
+  return {{"seed", std::to_string(c.seed)},
+          {"mask_ratio", num(c.mask_ratio)},
+          {"aap_weight", num(c.aap_weight)},
+          {"mip_weight", num(c.mip_weight)},
+          {"map_weight", num(c.map_weight)},
+          {"sp_weight", num(c.sp_weight)},
+          {"pretrain_batch_size", std::to_string(c.pretrain_batch_size)},
+          {"learning_rate", num(c.learning_rate)},
+          {"weight_decay", num(c.weight_decay)},
+          {"train_fraction", num(c.train_fraction)}};
+}
+
+// --resume continues a run only with the settings it was made with (model configuration
+// and training settings); refuses naming the first key that differs.
+void check_resumable(const std::string& path, const RunConfig& c, const ModelConfig& mc) {
+  const CheckpointMeta meta = read_checkpoint_meta(path);
+  const auto stored = nlohmann::json::parse(model_config_json(meta.config));
+  const auto wanted = nlohmann::json::parse(model_config_json(mc));
+  for (const auto& [key, value] : wanted.items())
+    if (stored.contains(key) && stored[key] != value)
+      throw std::runtime_error("--resume: " + path + " was made with " + key + "=" + stored[key].dump() +
+                               ", this run has " + key + "=" + value.dump() +
+                               "; resume with the same settings or use another checkpoint_dir");
+  for (const auto& [key, value] : pretrain_settings(c)) {
+    const auto it = meta.extra.find(key);
+    if (it != meta.extra.end() && it->second != value)  // checkpoints of older builds lack some keys
+      throw std::runtime_error("--resume: " + path + " was made with " + key + "=" + it->second + ", this run has " +
+                               key + "=" + value + "; resume with the same settings or use another checkpoint_dir");
+  }
+}
+
 }  // namespace
 
 int cmd_pretrain(const Args& a) {
@@ -158,6 +196,7 @@ int cmd_pretrain(const Args& a) {
   if (c.resume) {
     const auto [ep, path] = latest_checkpoint(c);
     if (ep == 0) throw std::runtime_error("--resume: no checkpoint with optimizer state in " + c.checkpoint_dir);
+    check_resumable(path, c, model.config());
     load_checkpoint(path, model, &adam);
     o.start_epoch = ep;
     std::fprintf(stderr, "resuming from %s (epoch %d)\n", path.c_str(), ep);
@@ -186,10 +225,9 @@ int cmd_pretrain(const Args& a) {
                {"peak_rss_mib", peak_rss_mib()}});
     if ((e.epoch % c.save_step == 0 || e.epoch == o.epochs) && dist::is_root()) {
       const std::string path = checkpoint_name(c, e.epoch);
-      save_checkpoint(path, model,
-                      {{"dataset", c.dataset}, {"stage", "pretrain"}, {"epoch", std::to_string(e.epoch)},
-                       {"seed", std::to_string(c.seed)}},
-                      &adam);
+      auto meta = pretrain_settings(c);
+      meta.insert({{"dataset", c.dataset}, {"stage", "pretrain"}, {"epoch", std::to_string(e.epoch)}});
+      save_checkpoint(path, model, meta, &adam);
       std::fprintf(stderr, "saved %s\n", path.c_str());
     }
   });

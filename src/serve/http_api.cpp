@@ -141,6 +141,15 @@ Reply Api::model_info() const {
              {{"max_body_bytes", limits_.max_body_bytes},
               {"max_history", limits_.max_history},
               {"max_batch", limits_.max_batch}}}};
+  j["index"] = {{"kind", rec_.index_kind()}};
+  if (const ItemIndex* x = rec_.index()) {
+    const IndexOptions& o = x->options();
+    j["index"]["source"] = rec_.index_built() ? "built at start-up" : "loaded";
+    j["index"]["seconds"] = rec_.index_seconds();
+    j["index"]["memory_bytes"] = x->memory_bytes();
+    if (o.kind == "hnsw") j["index"]["ef_search"] = o.ef_search, j["index"]["hnsw_m"] = o.hnsw_m;
+    else j["index"]["nlist"] = o.nlist, j["index"]["nprobe"] = o.nprobe;
+  }
   return {200, j.dump()};
 }
 
