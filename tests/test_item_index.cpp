@@ -39,7 +39,11 @@ Vocabulary vocab() {
   d.item_tokens = {"[PAD]"};
   for (int i = 1; i <= kItems; ++i) d.item_tokens.push_back(std::to_string(i));
   d.attribute_tokens = {"[PAD]"};
-  for (int a = 1; a <= kAttrs; ++a) d.attribute_tokens.push_back("a" + std::to_string(a));
+  for (int a = 1; a <= kAttrs; ++a) {
+    char name[16];
+    std::snprintf(name, sizeof name, "a%d", a);
+    d.attribute_tokens.emplace_back(name);
+  }
   std::vector<std::vector<int>> lists(kItems + 1);
   for (int i = 1; i <= kItems; ++i) lists[size_t(i)] = {1 + i % 39};
   for (int i : {7, 8, 9}) lists[size_t(i)].push_back(40);

@@ -15,8 +15,8 @@ namespace s3rec {
 struct IndexOptions {
   std::string kind = "exact";  // exact (score every item) | hnsw | ivf
   int hnsw_m = 32;             // HNSW: links per node
-  int ef_construction = 128;   // HNSW: candidates kept while inserting
-  int ef_search = 0;           // HNSW: candidates kept while searching, at least the fetch size; 0 = 128
+  int ef_construction = 40;    // HNSW: candidates kept while inserting (faiss default)
+  int ef_search = 0;           // HNSW: candidates kept while searching, at least the fetch size; 0 = 256
   int nlist = 0;               // IVF: lists; 0 = 4 sqrt(N), at most N / 39
   int nprobe = 0;              // IVF: lists scanned per query; 0 = max(16, nlist / 32)
   long exact_pool = 20000;     // a query whose filters leave at most this many items scores them exactly

@@ -72,7 +72,7 @@ bool index_option(const std::string& key, const std::string& v, IndexOptions& o,
 const char* kIndexHelp =
     "  --index=exact|hnsw|ivf  exact scores every item; hnsw and ivf search a faiss index, loaded from\n"
     "                --index_path (default MODEL.KIND.index, see `s3rec index build`) or built at start-up\n"
-    "  --ef_search   HNSW candidates per query (128)    --nprobe  IVF lists scanned per query (auto)\n";
+    "  --ef_search   HNSW candidates per query (256)    --nprobe  IVF lists scanned per query (auto)\n";
 
 void report_index(const Recommender& rec) {
   if (!rec.index()) return;
@@ -266,7 +266,7 @@ int cmd_index(const Args& a, const std::string& action) {
   if (a.help || action != "build") {
     std::printf(
         "usage: s3rec index build --model=FILE [--index=hnsw|ivf] [--output=FILE]\n"
-        "                         [--hnsw_m=32] [--ef_construction=128] [--ef_search=128] [--nlist=N] [--nprobe=N]\n"
+        "                         [--hnsw_m=32] [--ef_construction=40] [--ef_search=256] [--nlist=N] [--nprobe=N]\n"
         "Builds a faiss index of the model's item table for `s3rec serve --index=KIND` and writes it\n"
         "atomically to --output (default MODEL.KIND.index, where serve looks for it). The file records\n"
         "the model's identity (size and hash) and is refused for any other model.\n"
