@@ -46,11 +46,11 @@ measure() {
   /usr/bin/python3 - "$dir" "$name" "$users" "$items" <<'EOF'
 import json, sys
 d, name, users, items = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-def last(path):
+def last(path, stage):  # the last epoch line of a stage (fine-tuning ends with a test line)
     rows = [json.loads(l) for l in open(path) if l.strip()]
-    return rows[-1]
-p = last(f"{d}/pretrain/log.jsonl")
-f = last(f"{d}/finetune/log.jsonl")
+    return [r for r in rows if r.get("stage") == stage and "epoch" in r][-1]
+p = last(f"{d}/pretrain/log.jsonl", "pretrain")
+f = last(f"{d}/finetune/log.jsonl", "finetune")
 pt = open(f"{d}/pretrain.time").read().split()
 ft = open(f"{d}/finetune.time").read().split()
 actions = sum(len(l.split()) - 1 for l in open(f"{d}/data/syn.txt"))
