@@ -18,7 +18,7 @@ struct IndexOptions {
   int ef_construction = 40;    // HNSW: candidates kept while inserting (faiss default)
   int ef_search = 0;           // HNSW: candidates kept while searching, at least the fetch size; 0 = 256
   int nlist = 0;               // IVF: lists; 0 = 4 sqrt(N), at most N / 39
-  int nprobe = 0;              // IVF: lists scanned per query; 0 = max(16, nlist / 32)
+  int nprobe = 0;              // IVF: lists scanned per query; 0 = max(64, nlist / 64)
   long exact_pool = 20000;     // a query whose filters leave at most this many items scores them exactly
 };
 

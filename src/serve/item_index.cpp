@@ -111,7 +111,7 @@ std::unique_ptr<ItemIndex> ItemIndex::build(const IndexOptions& o, const float* 
   } else {
     const int nlist = o.nlist > 0 ? std::min(o.nlist, n) : auto_nlist(n);
     x->opts_.nlist = nlist;
-    if (x->opts_.nprobe == 0) x->opts_.nprobe = std::min(nlist, std::max(16, nlist / 32));
+    if (x->opts_.nprobe == 0) x->opts_.nprobe = std::min(nlist, std::max(64, nlist / 64));
     auto quantizer = new faiss::IndexFlatL2(d + 1);
     auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer, d + 1, size_t(nlist), faiss::METRIC_L2);
     ivf->own_fields = true;

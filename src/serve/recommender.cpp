@@ -114,6 +114,8 @@ struct TopK {
       std::push_heap(heap.begin(), heap.end(), ranks_before);
     }
   }
+  // false when `score` cannot enter (cheap test before the filters)
+  bool may_enter(float score) const { return heap.size() < k || score >= heap.front().second; }
   std::vector<Scored> sorted() {
     std::sort(heap.begin(), heap.end(), ranks_before);
     return std::move(heap);
@@ -196,9 +198,12 @@ std::vector<std::vector<std::pair<int, float>>> Recommender::recommend_ids(
     for (int lo = 1; lo <= N; lo += kBlock) {
       const int n = std::min(kBlock, N - lo + 1);
       item_scores(F.data(), nb, E + size_t(lo) * d, n, d, S.data(), kBlock);
-      for (int u = 0; u < nb; ++u)
+      for (int u = 0; u < nb; ++u) {
+        TopK& top = tops[size_t(u)];
+        const float* row = S.data() + size_t(u) * kBlock;
         for (int j = 0; j < n; ++j)
-          if (qualifies(users[size_t(u)], lo + j)) tops[size_t(u)].push(lo + j, S[size_t(u) * kBlock + size_t(j)]);
+          if (top.may_enter(row[j]) && qualifies(users[size_t(u)], lo + j)) top.push(lo + j, row[j]);
+      }
     }
     for (int u = 0; u < nb; ++u) out[size_t(users[size_t(u)])] = tops[size_t(u)].sorted();
   };

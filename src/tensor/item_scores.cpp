@@ -4,7 +4,9 @@
 #include <cmath>
 #include <vector>
 
-#include "tensor/simd.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace s3rec {
 
@@ -19,22 +21,57 @@ namespace {
 constexpr int kLanes = 16;  // items per group
 constexpr int kUsers = 4;   // users per pass (independent chains hide the FMA latency)
 
-// One group of up to 16 items, transposed: Et[k * 16 + j] = E[j][k].
-S3REC_CLONES void group_scores(const float* F, int nb, const float* Et, int d, int n, float* S, long ldS) {
+// One group of up to 16 items, transposed: Et[k * 16 + j] = E[j][k]. Three versions with
+// the same arithmetic (one fused multiply-add per step, exact as std::fma): AVX-512,
+// AVX2+FMA and portable scalar code, picked once by CPU.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f"))) void group_scores_avx512(const float* F, int nb, const float* Et, int d, int n,
+                                                           float* S, long ldS) {
   int i = 0;
   for (; i + kUsers <= nb; i += kUsers) {
-    float acc[kUsers][kLanes] = {};
-    const float* f0 = F + long(i) * d;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const float* f = F + long(i) * d;
     for (int k = 0; k < d; ++k) {
-      const float* et = Et + k * kLanes;
-      for (int u = 0; u < kUsers; ++u) {
-        const float fk = f0[long(u) * d + k];
-        for (int j = 0; j < kLanes; ++j) acc[u][j] = std::fma(fk, et[j], acc[u][j]);
-      }
+      const __m512 e = _mm512_loadu_ps(Et + k * kLanes);
+      a0 = _mm512_fmadd_ps(_mm512_set1_ps(f[k]), e, a0);
+      a1 = _mm512_fmadd_ps(_mm512_set1_ps(f[d + k]), e, a1);
+      a2 = _mm512_fmadd_ps(_mm512_set1_ps(f[2 * d + k]), e, a2);
+      a3 = _mm512_fmadd_ps(_mm512_set1_ps(f[3 * d + k]), e, a3);
     }
-    for (int u = 0; u < kUsers; ++u) std::copy(acc[u], acc[u] + n, S + long(i + u) * ldS);
+    const __mmask16 m = __mmask16((1u << n) - 1);
+    _mm512_mask_storeu_ps(S + long(i) * ldS, m, a0);
+    _mm512_mask_storeu_ps(S + long(i + 1) * ldS, m, a1);
+    _mm512_mask_storeu_ps(S + long(i + 2) * ldS, m, a2);
+    _mm512_mask_storeu_ps(S + long(i + 3) * ldS, m, a3);
   }
   for (; i < nb; ++i) {
+    __m512 a = _mm512_setzero_ps();
+    const float* f = F + long(i) * d;
+    for (int k = 0; k < d; ++k) a = _mm512_fmadd_ps(_mm512_set1_ps(f[k]), _mm512_loadu_ps(Et + k * kLanes), a);
+    _mm512_mask_storeu_ps(S + long(i) * ldS, __mmask16((1u << n) - 1), a);
+  }
+}
+
+__attribute__((target("avx2,fma"))) void group_scores_avx2(const float* F, int nb, const float* Et, int d, int n,
+                                                          float* S, long ldS) {
+  for (int i = 0; i < nb; ++i) {
+    __m256 lo = _mm256_setzero_ps(), hi = lo;
+    const float* f = F + long(i) * d;
+    for (int k = 0; k < d; ++k) {
+      const __m256 fk = _mm256_set1_ps(f[k]);
+      lo = _mm256_fmadd_ps(fk, _mm256_loadu_ps(Et + k * kLanes), lo);
+      hi = _mm256_fmadd_ps(fk, _mm256_loadu_ps(Et + k * kLanes + 8), hi);
+    }
+    float acc[kLanes];
+    _mm256_storeu_ps(acc, lo);
+    _mm256_storeu_ps(acc + 8, hi);
+    std::copy(acc, acc + n, S + long(i) * ldS);
+  }
+}
+#endif
+
+void group_scores_portable(const float* F, int nb, const float* Et, int d, int n, float* S, long ldS) {
+  for (int i = 0; i < nb; ++i) {
     float acc[kLanes] = {};
     const float* f = F + long(i) * d;
     for (int k = 0; k < d; ++k)
@@ -42,6 +79,19 @@ S3REC_CLONES void group_scores(const float* F, int nb, const float* Et, int d, i
     std::copy(acc, acc + n, S + long(i) * ldS);
   }
 }
+
+using GroupScores = void (*)(const float*, int, const float*, int, int, float*, long);
+
+GroupScores pick_group_scores() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return group_scores_avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return group_scores_avx2;
+#endif
+  return group_scores_portable;
+}
+
+const GroupScores group_scores = pick_group_scores();
 
 }  // namespace
 
