@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "s3rec/attribute_table.h"
 #include "s3rec/item_index.h"
 #include "s3rec/model.h"
 #include "s3rec/vocabulary.h"
@@ -71,8 +72,7 @@ class Recommender {
   long exact_pool_ = 0;
   double index_seconds_ = 0;
   bool index_built_ = false;
-  std::vector<long> attr_offsets_;  // items of attribute a: attr_items_[attr_offsets_[a] .. attr_offsets_[a+1])
-  std::vector<int> attr_items_;
+  AttributeTable attribute_items_;  // the inverse of the vocabulary's item attributes: row a = items having a
 };
 
 }  // namespace s3rec

@@ -288,7 +288,6 @@ int cmd_index(const Args& a, const std::string& action) {
   if (io.kind == "exact") throw std::invalid_argument("index build: --index must be hnsw or ivf (exact needs no index)");
   if (output.empty()) output = default_index_path(model, io.kind);
   const Recommender rec(model);
-  IndexOptions built = io;
   const auto t0 = std::chrono::steady_clock::now();
   const ModelConfig& c = rec.config();
   const auto index = ItemIndex::build(io, rec.item_embeddings() + c.hidden_size, c.n_items, c.hidden_size);

@@ -25,19 +25,14 @@ namespace {
 constexpr char kMagic[] = "S3RECINDEX 1\n";
 constexpr long kChunk = 1 << 16;  // rows augmented and added at a time
 
-// Rows lo..hi of the item table as [e, sqrt(M^2 - |e|^2)] ([rows x (d+1)]).
-void augment(const float* items, long lo, long hi, int d, double max_norm2, std::vector<float>& out) {
-  out.resize(size_t(hi - lo) * size_t(d + 1));
-  for (long i = lo; i < hi; ++i) {
-    const float* e = items + i * d;
-    float* o = out.data() + size_t(i - lo) * size_t(d + 1);
-    double n2 = 0;
-    for (int k = 0; k < d; ++k) {
-      o[k] = e[k];
-      n2 += double(e[k]) * e[k];
-    }
-    o[d] = float(std::sqrt(std::max(0.0, max_norm2 - n2)));
+// Item row e as [e, sqrt(M^2 - |e|^2)] (d + 1 floats at o).
+void augment(const float* e, int d, double max_norm2, float* o) {
+  double n2 = 0;
+  for (int k = 0; k < d; ++k) {
+    o[k] = e[k];
+    n2 += double(e[k]) * e[k];
   }
+  o[d] = float(std::sqrt(std::max(0.0, max_norm2 - n2)));
 }
 
 // faiss::IOWriter onto an AtomicFile.
@@ -118,19 +113,16 @@ std::unique_ptr<ItemIndex> ItemIndex::build(const IndexOptions& o, const float* 
     ivf->nprobe = size_t(x->opts_.nprobe);
     // k-means on an evenly strided sample of at most 64 rows per list
     const long sample = std::min<long>(n, long(nlist) * 64);
-    std::vector<float> train(size_t(sample) * size_t(d + 1)), one;
-    for (long s = 0; s < sample; ++s) {
-      const long i = s * n / sample;
-      augment(items, i, i + 1, d, m2, one);
-      std::copy(one.begin(), one.end(), train.begin() + s * (d + 1));
-    }
+    std::vector<float> train(size_t(sample) * size_t(d + 1));
+    for (long s = 0; s < sample; ++s) augment(items + (s * n / sample) * d, d, m2, train.data() + s * (d + 1));
     ivf->cp.max_points_per_centroid = 64;
     ivf->train(sample, train.data());
     x->impl_->index = std::move(ivf);
   }
   for (long lo = 0; lo < n; lo += kChunk) {
     const long hi = std::min<long>(n, lo + kChunk);
-    augment(items, lo, hi, d, m2, rows);
+    rows.resize(size_t(hi - lo) * size_t(d + 1));
+    for (long i = lo; i < hi; ++i) augment(items + i * d, d, m2, rows.data() + (i - lo) * (d + 1));
     x->impl_->index->add(hi - lo, rows.data());
   }
   return x;

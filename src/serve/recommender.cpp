@@ -48,23 +48,19 @@ Recommender::Recommender(const std::string& model_path, const Vocabulary* vocabu
                              " items, the model " + std::to_string(c.n_items));
   identity_ = file_identity(model_path);
   // attribute -> items, for attribute filters
-  const int A = int(vocab_.attribute_tokens.size());
-  attr_offsets_.assign(size_t(A) + 1, 0);
+  std::vector<int> attrs, items;
   for (int i = 1; i < int(vocab_.item_attributes.size()); ++i)
-    for (int a : vocab_.item_attributes[i])
-      if (a > 0 && a < A) ++attr_offsets_[size_t(a) + 1];
-  for (int a = 0; a < A; ++a) attr_offsets_[size_t(a) + 1] += attr_offsets_[size_t(a)];
-  attr_items_.resize(size_t(attr_offsets_.back()));
-  std::vector<long> fill(attr_offsets_.begin(), attr_offsets_.end() - 1);
-  for (int i = 1; i < int(vocab_.item_attributes.size()); ++i)
-    for (int a : vocab_.item_attributes[i])
-      if (a > 0 && a < A) attr_items_[size_t(fill[size_t(a)]++)] = i;
+    for (int a : vocab_.item_attributes[size_t(i)]) {
+      attrs.push_back(a);
+      items.push_back(i);
+    }
+  attribute_items_ = AttributeTable::from_pairs(attrs, items, int(vocab_.attribute_tokens.size()));
 
   index_kind_ = index.kind;
   exact_pool_ = index.exact_pool;
   if (index.kind == "exact") return;
   const auto t0 = std::chrono::steady_clock::now();
-  const float* E = model_->params().value(model_->item_embeddings_id()) + c.hidden_size;  // rows 1..N
+  const float* E = item_embeddings() + c.hidden_size;  // rows 1..N
   const std::string file = index_path.empty() ? default_index_path(model_path, index.kind) : index_path;
   if (std::ifstream(file).good()) {
     index_ = ItemIndex::load(file, identity_, E, c.n_items, c.hidden_size, index);
@@ -145,7 +141,7 @@ std::vector<std::vector<std::pair<int, float>>> Recommender::recommend_ids(
     for (const std::string& t : o.attributes) {
       const int a = vocab_.attribute_id(t);
       if (a == 0) throw RequestError("unknown attribute '" + t + "'");
-      if (!want[size_t(a)]) attr_pool += attr_offsets_[size_t(a) + 1] - attr_offsets_[size_t(a)];
+      if (!want[size_t(a)]) attr_pool += long(attribute_items_.of(a).size());
       want[size_t(a)] = 1;
     }
   }
@@ -165,7 +161,7 @@ std::vector<std::vector<std::pair<int, float>>> Recommender::recommend_ids(
   const int B = seqs.num_seqs();
   std::vector<float> hidden(size_t(B) * d);
   model_->encode_last(seqs, /*causal=*/true, hidden.data());
-  const float* E = model_->params().value(model_->item_embeddings_id());  // row i scores item id i
+  const float* E = item_embeddings();  // row i scores item id i
 
   // per history: the items it may not return (sorted)
   std::vector<std::vector<int>> banned(static_cast<size_t>(B));
@@ -218,7 +214,10 @@ std::vector<std::vector<std::pair<int, float>>> Recommender::recommend_ids(
     std::vector<int> pool;
     pool.reserve(size_t(attr_pool));
     for (size_t a = 0; a < want.size(); ++a)
-      if (want[a]) pool.insert(pool.end(), attr_items_.begin() + attr_offsets_[a], attr_items_.begin() + attr_offsets_[a + 1]);
+      if (want[a]) {
+        const auto of = attribute_items_.of(int(a));
+        pool.insert(pool.end(), of.begin(), of.end());
+      }
     std::sort(pool.begin(), pool.end());
     pool.erase(std::unique(pool.begin(), pool.end()), pool.end());
     for (int b = 0; b < B; ++b) out[size_t(b)] = score_pool(b, pool);
