@@ -5,7 +5,7 @@ PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev nlohmann-json3-dev
       libspdlog-dev libfmt-dev libyaml-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev
       libbenchmark-dev libopenmpi-dev openmpi-bin libfaiss-dev)
 [ "${S3REC_WITH_TORCH:-0}" = 1 ] && PKGS+=(python3-torch python3-numpy)
-[ "${S3REC_WITH_PLOTS:-0}" = 1 ] && PKGS+=(python3-matplotlib python3-numpy)
+PKGS+=(python3-matplotlib)  # python3 -m s3rec.plot and its test, bench/scale_report.py
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

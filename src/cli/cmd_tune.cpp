@@ -97,8 +97,11 @@ int cmd_tune(const Args& a) {
     over.insert(over.end(), t.begin(), t.end());
     cfgs.push_back(load_run_config(yaml_files, over));
   }
-  const bool full = base_cfg.eval_mode == "full";
-  const std::string metric = full ? "NDCG@20" : "MRR";
+  // the fine-tuning's early stopping metric, which its results always report
+  const std::string metric =
+      parse_metric(base_cfg.valid_metric.empty() ? selection_metric(parse_eval_mode(base_cfg.eval_mode))
+                                                 : base_cfg.valid_metric)
+          .name();
   std::fprintf(stderr, "tune: %zu trials (%s), selection metric valid %s\n", trials.size(), algo.c_str(),
                metric.c_str());
 

@@ -38,28 +38,42 @@ void print_help(const char* cmd, const char* what, const char* extra) {
               cmd, extra, what, config_help().c_str());
 }
 
-Setup prepare(const Args& a, const std::string& stage) {
-  Setup s;
+// --config_files=a.yaml,b.yaml and the --key=value overrides, in order; --json=FILE aside.
+struct ConfigArgs {
   std::vector<std::string> files;
   std::vector<std::pair<std::string, std::string>> over;
+  std::string json_path;
+};
+
+ConfigArgs split_config_args(const Args& a) {
+  ConfigArgs r;
   for (const auto& [k, v] : a.kv) {
     if (k == "config_files") {
       std::string cur;
       for (char ch : v + ",") {
         if (ch == ',') {
-          if (!cur.empty()) files.push_back(cur);
+          if (!cur.empty()) r.files.push_back(cur);
           cur.clear();
         } else {
           cur += ch;
         }
       }
     } else if (k == "json") {
-      s.json_path = v;
+      r.json_path = v;
     } else {
-      over.emplace_back(k, v);
+      r.over.emplace_back(k, v);
     }
   }
-  s.cfg = load_run_config(files, over);
+  return r;
+}
+
+Setup prepare(const Args& a, const std::string& stage) {
+  Setup s;
+  ConfigArgs ca = split_config_args(a);
+  s.json_path = ca.json_path;
+  s.cfg = load_run_config(ca.files, ca.over);
+  if (dist::is_root())
+    for (const std::string& n : s.cfg.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
   if (s.cfg.threads > 0) omp_set_num_threads(s.cfg.threads);
   if (s.cfg.dataset.empty()) throw ConfigError("--dataset is required (with --data_path=DIR)");
   LoadOptions lo;
@@ -86,7 +100,7 @@ Setup prepare(const Args& a, const std::string& stage) {
 }
 
 std::string checkpoint_name(const RunConfig& c, int epoch) {
-  return (fs::path(c.checkpoint_dir) / ("S3Rec-" + c.dataset + "-" + std::to_string(epoch) + ".safetensors")).string();
+  return (fs::path(c.pretrain_dir()) / ("S3Rec-" + c.dataset + "-" + std::to_string(epoch) + ".safetensors")).string();
 }
 
 nlohmann::json metrics_json(const Metrics& m) {
@@ -122,10 +136,10 @@ void write_results(const std::string& path, const Metrics& valid, const Metrics&
 // Latest S3Rec-NAME-E.safetensors in checkpoint_dir that has optimizer state: (epoch, path).
 std::pair<int, std::string> latest_checkpoint(const RunConfig& c) {
   std::pair<int, std::string> best{0, ""};
-  if (!fs::exists(c.checkpoint_dir)) return best;
+  if (!fs::exists(c.pretrain_dir())) return best;
   const std::regex re("S3Rec-" + std::regex_replace(c.dataset, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
                       R"(-(\d+)\.safetensors)");
-  for (const auto& e : fs::directory_iterator(c.checkpoint_dir)) {
+  for (const auto& e : fs::directory_iterator(c.pretrain_dir())) {
     std::smatch m;
     const std::string name = e.path().filename().string();
     if (std::regex_match(name, m, re) && fs::exists(optimizer_path(e.path().string()))) {
@@ -174,6 +188,18 @@ void check_resumable(const std::string& path, const RunConfig& c, const ModelCon
   }
 }
 
+// RecBole's configs name pre-trained models S3Rec-NAME-E.pth; s3rec writes S3Rec-NAME-E.safetensors
+// in the same place, and takes it for the .pth path when only it exists (saying so).
+std::string pretrained_file(const std::string& path) {
+  const fs::path p(path);
+  if (fs::exists(p) || p.extension() != ".pth") return path;
+  const std::string alt = fs::path(p).replace_extension(".safetensors").string();
+  if (!fs::exists(alt)) return path;
+  std::fprintf(stderr, "note: %s does not exist; using %s (s3rec writes its checkpoints as .safetensors)\n",
+               path.c_str(), alt.c_str());
+  return alt;
+}
+
 }  // namespace
 
 int cmd_pretrain(const Args& a) {
@@ -195,7 +221,7 @@ int cmd_pretrain(const Args& a) {
   o.seed = uint64_t(c.seed);
   if (c.resume) {
     const auto [ep, path] = latest_checkpoint(c);
-    if (ep == 0) throw std::runtime_error("--resume: no checkpoint with optimizer state in " + c.checkpoint_dir);
+    if (ep == 0) throw std::runtime_error("--resume: no checkpoint with optimizer state in " + c.pretrain_dir());
     check_resumable(path, c, model.config());
     load_checkpoint(path, model, &adam);
     o.start_epoch = ep;
@@ -233,7 +259,7 @@ int cmd_pretrain(const Args& a) {
   });
   } catch (const NonFiniteError& e) {
     // keep the state before the failing step for inspection, then fail
-    const std::string path = (fs::path(c.checkpoint_dir) / ("S3Rec-" + c.dataset + "-nonfinite.safetensors")).string();
+    const std::string path = (fs::path(c.pretrain_dir()) / ("S3Rec-" + c.dataset + "-nonfinite.safetensors")).string();
     adam.catch_up_all();
     if (dist::is_root())
       save_checkpoint(path, model, {{"dataset", c.dataset}, {"stage", "pretrain"}, {"error", e.what()}}, &adam);
@@ -255,8 +281,9 @@ int cmd_finetune(const Args& a) {
   S3RecModel model(c.model_config(s.data.n_items, s.data.n_attributes));
   model.init_weights(uint64_t(c.seed));
   if (!c.pre_model_path.empty()) {
-    load_checkpoint(c.pre_model_path, model);
-    std::fprintf(stderr, "initialised from %s\n", c.pre_model_path.c_str());
+    const std::string from = pretrained_file(c.pre_model_path);
+    load_checkpoint(from, model);
+    std::fprintf(stderr, "initialised from %s\n", from.c_str());
   }
   Optimizer adam(model.params(), c.adam(), c.optimizer_learner());
   FinetuneOptions o;
@@ -264,9 +291,12 @@ int cmd_finetune(const Args& a) {
   o.batch_size = c.train_batch_size;
   o.loss = parse_loss_type(c.loss_type);
   o.eval_mode = parse_eval_mode(c.eval_mode);
+  o.metrics = c.metric_specs();
+  o.valid_metric = c.valid_metric;
   o.stopping_step = c.stopping_step;
   o.seed = uint64_t(c.seed);
   o.train_fraction = c.train_fraction;
+  const std::string select = parse_metric(c.valid_metric.empty() ? selection_metric(o.eval_mode) : c.valid_metric).name();
   JsonlWriter log(dist::is_root() ? s.run_dir + "/log.jsonl" : "/dev/null");
   std::optional<ProgressBar> bar;
   int epoch_now = 0;
@@ -280,20 +310,22 @@ int cmd_finetune(const Args& a) {
     if (bar) bar->finish();
     bar.reset();
     epoch_now = e.epoch;
-    std::printf("epoch %d: loss %.4f, valid %s %.4f%s, %.1fs\n", e.epoch, e.loss, selection_metric(o.eval_mode),
-                e.score, e.improved ? " *" : "", e.seconds);
+    std::printf("epoch %d: loss %.4f, valid %s %.4f%s, %.1fs\n", e.epoch, e.loss, select.c_str(), e.score,
+                e.improved ? " *" : "", e.seconds);
     std::fflush(stdout);
     log.write({{"stage", "finetune"}, {"epoch", e.epoch}, {"loss", e.loss}, {"valid", metrics_json(e.valid)},
                {"improved", e.improved}, {"positions", e.positions}, {"train_seconds", e.train_seconds},
                {"seconds", e.seconds}, {"peak_rss_mib", peak_rss_mib()}});
   });
   const std::string name = c.pre_model_path.empty() ? "SASRec" : "S3Rec";
-  const std::string model_file = s.run_dir + "/" + name + "-" + c.dataset + "-finetuned.safetensors";
+  const std::string model_dir = c.checkpoint_dir.empty() ? s.run_dir : c.checkpoint_dir;
+  const std::string model_file = (fs::path(model_dir) / (name + "-" + c.dataset + "-finetuned.safetensors")).string();
   // the vocabulary travels with the model, so serving needs no dataset
   auto meta = Vocabulary::from_dataset(s.data).to_metadata();
   meta.insert({{"dataset", c.dataset}, {"stage", "finetune"}, {"best_epoch", std::to_string(r.best_epoch)},
                {"seed", std::to_string(c.seed)}});
   if (!dist::is_root()) return 0;
+  fs::create_directories(model_dir);
   save_checkpoint(model_file, model, meta);
   std::printf("best epoch %d of %d; %s evaluation of the best model:\n", r.best_epoch, r.epochs_run,
               eval_mode_name(o.eval_mode));
@@ -303,6 +335,7 @@ int cmd_finetune(const Args& a) {
   if (!s.json_path.empty()) write_results(s.json_path, r.valid, r.test);
   log.write({{"stage", "test"}, {"best_epoch", r.best_epoch}, {"valid", metrics_json(r.valid)},
              {"test", metrics_json(r.test)}});
+  std::printf("fine-tuned model: %s\n", model_file.c_str());
   return 0;
 }
 
@@ -321,7 +354,9 @@ int cmd_evaluate(const Args& a) {
   S3RecModel model(meta.config);
   load_checkpoint(c.model_path, model);
   const EvalMode mode = parse_eval_mode(c.eval_mode);
-  const Metrics v = evaluate(model, s.data, EvalSplit::Valid, mode), t = evaluate(model, s.data, EvalSplit::Test, mode);
+  const auto specs = c.metric_specs();
+  const Metrics v = evaluate(model, s.data, EvalSplit::Valid, mode, specs),
+                t = evaluate(model, s.data, EvalSplit::Test, mode, specs);
   std::printf("%s evaluation of %s:\n", eval_mode_name(mode), c.model_path.c_str());
   if (!dist::is_root()) return 0;
   print_table(v, t);
@@ -331,13 +366,16 @@ int cmd_evaluate(const Args& a) {
 
 int cmd_run(const Args& a) {
   if (a.help) {
-    print_help("run", "RecBole-style entry: --train_stage=pretrain or finetune.", "");
+    print_help("run",
+               "RecBole-style entry: pre-trains or fine-tunes as train_stage says (pretrain | finetune), "
+               "from a YAML file or the command line.",
+               "");
     return 0;
   }
-  const std::string stage = a.get("train_stage", "pretrain");
-  if (stage == "pretrain") return cmd_pretrain(a);
-  if (stage == "finetune") return cmd_finetune(a);
-  throw ConfigError("train_stage must be 'pretrain' or 'finetune', got '" + stage + "'");
+  // train_stage from wherever it is given (YAML files, then the command line), validated there
+  const ConfigArgs ca = split_config_args(a);
+  const std::string stage = load_run_config(ca.files, ca.over).train_stage;
+  return stage == "finetune" ? cmd_finetune(a) : cmd_pretrain(a);
 }
 
 int cmd_generate(const Args& a) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -27,6 +28,10 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
   FinetuneBatch batch, shard;
   const bool dp = opt.data_parallel && dist::size() > 1;
   EarlyStopping stopper(opt.stopping_step);
+  // the reported metrics, and the selection metric (reported too, appended when missing)
+  std::vector<MetricSpec> report = opt.metrics.empty() ? default_metrics(opt.eval_mode) : opt.metrics;
+  const MetricSpec select = parse_metric(opt.valid_metric.empty() ? selection_metric(opt.eval_mode) : opt.valid_metric);
+  if (std::find(report.begin(), report.end(), select) == report.end()) report.push_back(select);
   FinetuneResult res;
   std::vector<float> best_params = model.params().values();
   model.params().zero_grad();  // then every step leaves them zero (Optimizer::step)
@@ -77,8 +82,8 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
     rep.loss = step > 0 ? loss_sum / double(step) : 0.0;
     rep.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     optim.catch_up_all();  // evaluation reads every item
-    rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode, 512, dp);
-    rep.score = metric(rep.valid, selection_metric(opt.eval_mode));
+    rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode, report, 512, dp);
+    rep.score = metric(rep.valid, select.name());
     rep.improved = stopper.update(rep.score);
     if (rep.improved) {
       best_params = model.params().values();
@@ -92,7 +97,7 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
     if (stopper.should_stop()) break;
   }
   model.params().values() = best_params;
-  res.test = evaluate(model, d, EvalSplit::Test, opt.eval_mode, 512, dp);
+  res.test = evaluate(model, d, EvalSplit::Test, opt.eval_mode, report, 512, dp);
   return res;
 }
 
