@@ -61,17 +61,14 @@ class RunPlots(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="s3rec_plot_")
+        cls.addClassCleanup(shutil.rmtree, cls.dir)  # also when a step below fails
         d = cls.dir
-        s3rec("generate", f"--output={d}/data", "--dataset=tiny", "--users=80", "--items=60", "--clusters=4")
+        s3rec("generate", f"--output={d}/data", "--dataset=tiny", "--users=80", "--items=150", "--clusters=4")
         common = [f"--data_path={d}/data", "--dataset=tiny", *SMALL]
         s3rec("pretrain", *common, "--pretrain_epochs=3", f"--checkpoint_dir={d}/saved", f"--run_dir={d}/pre")
         s3rec("finetune", *common, "--epochs=3", f"--run_dir={d}/sasrec")
         s3rec("finetune", *common, "--epochs=2", f"--pre_model_path={d}/saved/S3Rec-tiny-3.safetensors",
               f"--run_dir={d}/s3rec")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.dir)
 
     def test_log_has_the_epochs_of_each_stage(self):
         pre, ft = plot.read_log(f"{self.dir}/pre"), plot.read_log(f"{self.dir}/sasrec")
