@@ -254,6 +254,9 @@ def save(fig, out):
     try:
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, format=ext[1:], dpi=110, metadata={"Software": None} if ext == ".png" else {"Date": None})
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would create it (mkstemp makes it 0600)
         os.replace(tmp, out)
     except BaseException:
         os.unlink(tmp)

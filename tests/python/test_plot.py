@@ -94,6 +94,9 @@ class RunPlots(unittest.TestCase):
         runs = [f"{self.dir}/sasrec", f"{self.dir}/s3rec"]
         png, svg = f"{self.dir}/conv.png", f"{self.dir}/conv.svg"
         self.assertEqual(plot.main([*runs, f"--out={png}", "--labels=SASRec,S3-Rec"]), 0)
+        umask = os.umask(0)
+        os.umask(umask)
+        self.assertEqual(os.stat(png).st_mode & 0o777, 0o666 & ~umask)
         width, height = png_size(png)
         self.assertGreater(width, 300)
         self.assertGreater(height, 200)
