@@ -127,3 +127,23 @@ TEST(CliRecBole, RecBoleS3RecPageConfigsRunUnchanged) {
   for (const auto& [k, v] : full["test"].items()) names.push_back(k);
   EXPECT_EQ(names, (std::vector<std::string>{"Recall@10", "MRR@10", "NDCG@10", "HR@10", "Precision@10", "MAP@10"}));
 }
+
+// The page's hyper.test, word for word, through `s3rec tune` (RecBole's run_hyper.py), with
+// RecBole's valid_metric: the trials are ranked on it.
+TEST(CliRecBole, RecBoleS3RecPageHyperTestTunesOnValidMetric) {
+  const fs::path dir = fresh_world("hyper", "ml-100k");
+  write(dir / "hyper.test", "pretrain_epochs choice [50, 100, 150]\n");
+  write(dir / "run.yaml", "valid_metric: NDCG@5\nneg_sampling: None\n");
+  const Outcome r = s3rec("tune --model=S3Rec --dataset=ml-100k --data_path=data --config_files=run.yaml"
+                          " --params_file=hyper.test --epochs=2 --tune_dir=t" + kSmall,
+                          dir.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("selection metric valid NDCG@5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Sorted by validation NDCG@5"), std::string::npos) << r.out;
+  std::ifstream in(dir / "t" / "results.jsonl");
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(rows.size(), 3u);
+  for (size_t i = 1; i < rows.size(); ++i)
+    EXPECT_GE(rows[i - 1]["valid"]["NDCG@5"].get<double>(), rows[i]["valid"]["NDCG@5"].get<double>());
+}

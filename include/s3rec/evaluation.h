@@ -57,6 +57,8 @@ class RankMetrics {
 
 // The metric early stopping watches: MRR (sampled) or NDCG@20 (full).
 const char* selection_metric(EvalMode mode);
+// The one a run watches: valid_metric when given (RecBole's key, e.g. "MRR@10"), else selection_metric(mode).
+MetricSpec valid_metric_spec(EvalMode mode, const std::string& valid_metric);
 
 // Evaluates every user of d on the split. Sampled: the target against the user's 99
 // negatives (d.sample_negatives). Full: against every real item except the items of

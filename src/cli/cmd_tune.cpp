@@ -98,10 +98,7 @@ int cmd_tune(const Args& a) {
     cfgs.push_back(load_run_config(yaml_files, over));
   }
   // the fine-tuning's early stopping metric, which its results always report
-  const std::string metric =
-      parse_metric(base_cfg.valid_metric.empty() ? selection_metric(parse_eval_mode(base_cfg.eval_mode))
-                                                 : base_cfg.valid_metric)
-          .name();
+  const std::string metric = valid_metric_spec(parse_eval_mode(base_cfg.eval_mode), base_cfg.valid_metric).name();
   std::fprintf(stderr, "tune: %zu trials (%s), selection metric valid %s\n", trials.size(), algo.c_str(),
                metric.c_str());
 

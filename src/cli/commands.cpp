@@ -296,7 +296,7 @@ int cmd_finetune(const Args& a) {
   o.stopping_step = c.stopping_step;
   o.seed = uint64_t(c.seed);
   o.train_fraction = c.train_fraction;
-  const std::string select = parse_metric(c.valid_metric.empty() ? selection_metric(o.eval_mode) : c.valid_metric).name();
+  const std::string select = valid_metric_spec(o.eval_mode, c.valid_metric).name();
   JsonlWriter log(dist::is_root() ? s.run_dir + "/log.jsonl" : "/dev/null");
   std::optional<ProgressBar> bar;
   int epoch_now = 0;

@@ -47,6 +47,10 @@ const char* eval_mode_name(EvalMode m) { return m == EvalMode::Sampled ? "sample
 
 const char* selection_metric(EvalMode mode) { return mode == EvalMode::Sampled ? "MRR" : "NDCG@20"; }
 
+MetricSpec valid_metric_spec(EvalMode mode, const std::string& valid_metric) {
+  return parse_metric(valid_metric.empty() ? selection_metric(mode) : valid_metric);
+}
+
 double metric(const Metrics& m, const std::string& name) {
   for (const auto& [k, v] : m)
     if (k == name) return v;

@@ -30,7 +30,7 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
   EarlyStopping stopper(opt.stopping_step);
   // the reported metrics, and the selection metric (reported too, appended when missing)
   std::vector<MetricSpec> report = opt.metrics.empty() ? default_metrics(opt.eval_mode) : opt.metrics;
-  const MetricSpec select = parse_metric(opt.valid_metric.empty() ? selection_metric(opt.eval_mode) : opt.valid_metric);
+  const MetricSpec select = valid_metric_spec(opt.eval_mode, opt.valid_metric);
   if (std::find(report.begin(), report.end(), select) == report.end()) report.push_back(select);
   FinetuneResult res;
   std::vector<float> best_params = model.params().values();
