@@ -1,0 +1,28 @@
+#pragma once
+// The settings a pre-training run is made with, as its checkpoints record them, and the
+// comparison of a checkpoint with a configuration: `pretrain --resume` refuses a checkpoint
+// made with other settings, `tune` pre-trains again instead of reusing it.
+#include <map>
+#include <optional>
+#include <string>
+
+#include "s3rec/config.h"
+#include "s3rec/model.h"
+
+namespace s3rec::cli {
+
+// Training settings stored in every pre-training checkpoint's metadata (the model
+// configuration is stored apart, as model_config).
+std::map<std::string, std::string> pretrain_settings(const RunConfig& c);
+
+struct SettingDifference {
+  std::string key, stored, wanted;  // stored is "(not recorded)" when the checkpoint lacks the key
+};
+
+// The first setting (model configuration, then pretrain_settings) that the checkpoint at
+// path was made with differently from c and mc, or nothing. Keys the checkpoint does not
+// record (checkpoints of older builds) count as differences only with require_recorded.
+std::optional<SettingDifference> first_setting_difference(const std::string& path, const RunConfig& c,
+                                                          const ModelConfig& mc, bool require_recorded);
+
+}  // namespace s3rec::cli
