@@ -167,7 +167,7 @@ std::vector<int> all_pretrain_items(const PretrainSampler& s, std::vector<int>* 
 
 // train_fraction f keeps the first ceil(f x n) items of each user's training part of n
 // items (docs/user-guide.md), here worked out by hand: 5 -> 3, 10 -> 5, 2 -> 1, 1 -> 1 at
-// f = 0.5 and 5 -> 2, 10 -> 3 (0.3 x 10 is 3.0000000000000004 in double), 2 -> 1, 1 -> 1 at 0.3.
+// f = 0.5 and 5 -> 2, 10 -> 3, 2 -> 1, 1 -> 1 at f = 0.3.
 TEST(Sampling, TrainFractionReducesThePretrainingData) {
   const Dataset d = four_users();
   EXPECT_EQ(PretrainSampler(d, 50, 0.2f, 1.0).num_samples(), 18u);  // 5 + 10 + 2 + 1 prefixes
@@ -188,6 +188,12 @@ TEST(Sampling, TrainFractionReducesThePretrainingData) {
   // the reduced part is then cut to its last max_len = 2 items: {2, 3} and {11, 12}
   EXPECT_EQ(all_pretrain_items(PretrainSampler(d, 2, 0.2f, 0.5)), (std::vector<int>{2, 2, 3, 11, 11, 12, 20, 24}));
   EXPECT_THROW(PretrainSampler(d, 50, 0.2f, 0.0), std::invalid_argument);
+  // 0.28 x 25 is 7.000000000000001 in double: a training part of 25 items keeps 7, not 8
+  Dataset one = d;
+  one.user_seqs = {{}};
+  for (int i = 1; i <= 27; ++i) one.user_seqs[0].push_back(i);
+  EXPECT_EQ(PretrainSampler(one, 50, 0.2f, 0.28).num_samples(), 7u);
+  EXPECT_EQ(all_pretrain_items(PretrainSampler(one, 50, 0.2f, 0.28)).back(), 7);
 }
 
 // Fine-tuning's inputs and targets from the same reduced parts: input s[0:len-1], targets

@@ -194,7 +194,7 @@ TEST(Tune, SearchOnTinyDataSharesOnePretrainingAndRanksTrials) {
   EXPECT_NE(r.out.find("reused"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("tune: pre-training"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("initialised from " + pre1.string()), std::string::npos) << r.out;
-  EXPECT_EQ(file_bytes(pre1), pre1_bytes);
+  EXPECT_TRUE(file_bytes(pre1) == pre1_bytes) << "the reused checkpoint was rewritten";
   EXPECT_EQ(read_json(dir / "t" / "trial-1" / "final.json"), trial1);
 
   // a search with other pre-training settings does not reuse it: the checkpoints of the old
@@ -205,9 +205,14 @@ TEST(Tune, SearchOnTinyDataSharesOnePretrainingAndRanksTrials) {
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("was made with " + key + "="), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("tune: pre-training"), std::string::npos) << r.out;
-    EXPECT_NE(file_bytes(pre1), pre1_bytes) << other;
+    EXPECT_TRUE(file_bytes(pre1) != pre1_bytes) << other << ": the checkpoint of the old settings is still there";
     EXPECT_FALSE(fs::exists(pre / "S3Rec-synthetic-2.safetensors")) << "a checkpoint of the old settings is left";
   }
+  // an unreadable checkpoint (a run killed mid-write) is not reused either
+  std::ofstream(pre1, std::ios::binary) << "not a checkpoint";
+  r = s3rec_run(tune + " --max_trials=1 --hidden_act=relu", dir / "out4.txt");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("is not reused (" + pre1.string()), std::string::npos) << r.out;
   const CheckpointMeta meta = read_checkpoint_meta(pre1.string());
   EXPECT_DOUBLE_EQ(std::stod(meta.extra.at("mask_ratio")), 0.2);
   EXPECT_EQ(meta.config.hidden_act, Activation::Relu);

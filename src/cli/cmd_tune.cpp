@@ -44,10 +44,14 @@ std::string why_not_reusable(const std::string& dir, const RunConfig& c, const s
   for (const int e : std::set<int>(epochs.begin(), epochs.end())) {
     const std::string path = dir + "/S3Rec-" + c.dataset + "-" + std::to_string(e) + ".safetensors";
     if (!fs::exists(path)) return "no " + path;
-    const ModelConfig stored = read_checkpoint_meta(path).config;
-    if (const auto d = first_setting_difference(path, c, c.model_config(stored.n_items, stored.n_attributes),
-                                                /*require_recorded=*/true))
-      return path + " was made with " + d->key + "=" + d->stored + ", this search has " + d->key + "=" + d->wanted;
+    try {
+      const ModelConfig stored = read_checkpoint_meta(path).config;
+      if (const auto d = first_setting_difference(path, c, c.model_config(stored.n_items, stored.n_attributes),
+                                                  /*require_recorded=*/true))
+        return path + " was made with " + d->key + "=" + d->stored + ", this search has " + d->key + "=" + d->wanted;
+    } catch (const std::exception& e) {  // unreadable (a run killed mid-write, another program's file)
+      return e.what();
+    }
   }
   return "";
 }
