@@ -164,9 +164,9 @@ TEST(ServeProcess, HostileRequestsAreRefusedAndServingGoesOn) {
       {"unknown item", request_text("POST", "/v1/recommend", R"({"items": ["nope"]})"), 400},
       {"k out of range", request_text("POST", "/v1/recommend", R"({"items": [1], "k": 100000})"), 400},
       {"oversize body", request_text("POST", "/v1/recommend", std::string(5000, ' ')), 413},
-      {"huge declared length", request_text("POST", "/v1/recommend", std::string(100000, '['), 1LL << 40), 0},
-      {"header flood", "POST /v1/recommend HTTP/1.1\r\n" + std::string(200000, 'X') + "\r\n\r\n", 0},
-      {"garbage", std::string(kGarbage, sizeof(kGarbage) - 1), 0},
+      {"huge declared length", request_text("POST", "/v1/recommend", std::string(100000, '['), 1LL << 40), 413},
+      {"header flood", "POST /v1/recommend HTTP/1.1\r\n" + std::string(200000, 'X') + "\r\n\r\n", 400},
+      {"garbage", std::string(kGarbage, sizeof(kGarbage) - 1), 400},
       {"gone mid-headers", "POST /v1/recommend HTTP/1.1\r\nContent-Le", 0, true},
       {"gone mid-body", request_text("POST", "/v1/recommend", body).substr(0, 100 + body.size() / 2), 0, true},
   };
