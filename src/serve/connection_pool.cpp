@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <system_error>
 
 namespace s3rec::serve {
 
@@ -18,13 +19,19 @@ void ConnectionPool::enqueue(std::function<void()> fn) {
   not_full_.wait(lock, [&] { return jobs_.size() < max_queue_ || shutdown_; });
   jobs_.push_back(std::move(fn));
   // more connections waiting than idle threads: start one, if the cap allows
-  if (jobs_.size() > idle_ && workers_.size() < max_threads_)
-    workers_.emplace_back([this] {
-      omp_set_num_threads(1);  // one request, one core: concurrency comes from the connections
-      work();
-    });
-  else
-    not_empty_.notify_one();
+  if (jobs_.size() > idle_ && workers_.size() < max_threads_) {
+    try {
+      workers_.emplace_back([this] {
+        omp_set_num_threads(1);  // one request, one core: concurrency comes from the connections
+        work();
+      });
+      return;
+    } catch (const std::system_error&) {
+      if (workers_.empty()) throw;  // no thread at all: nothing can serve
+      max_threads_ = workers_.size();  // the system's limit: serve with the threads there are
+    }
+  }
+  not_empty_.notify_one();
 }
 
 void ConnectionPool::shutdown() {

@@ -186,8 +186,9 @@ class GuardedServer : public httplib::Server {
     return true;
   }
 
-  // Closing with unread input makes the kernel send a reset, which can destroy the answer
-  // before the client reads it (a 413, say): after an error, read and discard briefly first.
+  // Closing with unread input makes the kernel answer the client's further bytes with a
+  // reset, which on some clients' stacks discards an answer not yet read (a 413, say):
+  // after an error, read and discard briefly first (a "lingering close").
   void close_connection(socket_t sock, bool clean) const {
     ::shutdown(sock, SHUT_WR);
     if (!clean) {
