@@ -1,7 +1,5 @@
 #include "serve/connection_pool.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <system_error>
 
@@ -21,10 +19,7 @@ void ConnectionPool::enqueue(std::function<void()> fn) {
   // more connections waiting than idle threads: start one, if the cap allows
   if (jobs_.size() > idle_ && workers_.size() < max_threads_) {
     try {
-      workers_.emplace_back([this] {
-        omp_set_num_threads(1);  // one request, one core: concurrency comes from the connections
-        work();
-      });
+      workers_.emplace_back([this] { work(); });
       return;
     } catch (const std::system_error&) {
       if (workers_.empty()) throw;  // no thread at all: nothing can serve

@@ -12,12 +12,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
-#include <cstdint>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "serve/compute_pool.h"
 #include "serve/connection_pool.h"
 #include "serve/connection_stream.h"
 
@@ -37,29 +35,6 @@ thread_local bool t_reached_api = false;
 Clock::duration seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
-
-// At most `slots` holders at once, admitted in arrival order.
-class ComputeGate {
- public:
-  explicit ComputeGate(int slots) : slots_(uint64_t(slots)) {}
-  void acquire() {
-    std::unique_lock<std::mutex> lock(mu_);
-    const uint64_t ticket = issued_++;
-    admitted_.wait(lock, [&] { return ticket < released_ + slots_; });
-  }
-  void release() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++released_;
-    }
-    admitted_.notify_all();
-  }
-
- private:
-  uint64_t slots_, issued_ = 0, released_ = 0;
-  std::mutex mu_;
-  std::condition_variable admitted_;
-};
 
 std::string status_text(int status) {
   switch (status) {
@@ -110,7 +85,7 @@ void check_options(const ServerOptions& o) {
 class GuardedServer : public httplib::Server {
  public:
   explicit GuardedServer(const ServerOptions& o)
-      : gate(o.threads),
+      : compute(o.threads),
         keep_alive_max_(o.keep_alive_max),
         read_(seconds(o.timeouts.read)),
         write_(seconds(o.timeouts.write)),
@@ -140,7 +115,7 @@ class GuardedServer : public httplib::Server {
 
   bool draining() const { return draining_; }
 
-  ComputeGate gate;
+  ComputePool compute;
 
  private:
   void close_listener() {
@@ -223,12 +198,9 @@ HttpServer::HttpServer(const Recommender& rec, ServerOptions opt) : api_(rec, op
   svr_->set_payload_max_length(opt_.limits.max_body_bytes);
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     t_reached_api = true;
-    svr_->gate.acquire();
-    struct Release {
-      ComputeGate& g;
-      ~Release() { g.release(); }
-    } release{svr_->gate};
-    send(res, api_.handle(req.method, req.path, req.body));
+    Reply reply;
+    svr_->compute.run([&] { reply = api_.handle(req.method, req.path, req.body); });
+    send(res, reply);
     if (svr_->draining()) res.set_header("Connection", "close");  // stopping: no further requests here
   };
   svr_->Get(".*", handler);

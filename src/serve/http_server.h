@@ -1,10 +1,10 @@
 #pragma once
 // `s3rec serve`: the JSON API of http_api.h over HTTP (cpp-httplib 0.11).
 //
-// Connections and computations are limited separately: each connection is held by
-// its own thread (up to max_connections, mostly asleep in poll()), and at most
-// `threads` requests compute at once (a FIFO gate; each computes on one core). A slow
-// client therefore holds a cheap connection thread, never a computation slot, and
+// Connections and computations are kept apart: each connection is held by its own
+// thread (up to max_connections, mostly asleep in poll()), which hands each request to
+// a pool of `threads` compute threads (arrival order; each computes on one core). A slow
+// client therefore holds a cheap connection thread, never a compute thread, and
 // every request must arrive whole within request_timeout, so a client trickling bytes
 // is cut off. stop() drains: queued and partly received requests are answered (with
 // "Connection: close"), idle keep-alive connections are closed at once.
@@ -25,7 +25,7 @@ struct Timeouts {           // seconds
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;            // 0: any free port (see bind())
-  int threads = 16;           // requests computing at once (one core each)
+  int threads = 16;           // compute threads: requests computing at once (one core each)
   int max_connections = 512;  // connections served at once, one thread each
   int max_queue = 256;        // accepted connections waiting for a connection thread
   int keep_alive_max = 1000;  // requests per connection before it is closed
