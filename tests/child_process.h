@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -78,12 +76,5 @@ inline Exit wait(pid_t pid) {
 }
 
 inline Exit run(const std::vector<std::string>& argv, const Options& o = {}) { return wait(spawn(argv, o)); }
-
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 }  // namespace child

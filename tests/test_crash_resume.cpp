@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "child_process.h"
+#include "run_s3rec.h"
 #include "s3rec/checkpoint.h"
 #include "s3rec/finetune_state.h"
 #include "s3rec/safetensors.h"
@@ -129,10 +130,10 @@ void kill_and_resume(const KilledRun& run, const fs::path& out, uint64_t seed, K
     }
     const child::Exit x = child::wait(pid);
     if (!x.signaled) {
-      ASSERT_EQ(x.code, 0) << child::read_file(out.string());
+      ASSERT_EQ(x.code, 0) << s3rec::testing::file_bytes(out.string());
       if (kill) {  // finished before the kill: only acceptable at the very end
         ASSERT_EQ(rep.kills, kKills) << "the run completed after " << rep.kills << " kills; make it longer\n"
-                                     << child::read_file(out.string());
+                                     << s3rec::testing::file_bytes(out.string());
       }
       return;
     }
@@ -188,7 +189,7 @@ class CrashResume : public ::testing::Test {
     o.env = {"OMP_NUM_THREADS=2"};
     const auto t0 = std::chrono::steady_clock::now();
     const child::Exit x = child::run(argv, o);
-    EXPECT_EQ(x.code, 0) << child::read_file(o.output);
+    EXPECT_EQ(x.code, 0) << s3rec::testing::file_bytes(o.output);
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   }
   static void report(const char* what, const KillReport& r) {
@@ -235,9 +236,9 @@ TEST_F(CrashResume, PretrainingKilled20TimesEndsBitIdentical) {
   // every epoch's checkpoint and optimizer state, byte for byte
   for (int e = 1; e <= epochs; ++e) {
     const std::string name = "S3Rec-tiny-" + std::to_string(e) + ".safetensors";
-    EXPECT_EQ(child::read_file((got / name).string()), child::read_file((ref / name).string())) << name;
-    EXPECT_EQ(child::read_file(optimizer_path((got / name).string())),
-              child::read_file(optimizer_path((ref / name).string())))
+    EXPECT_EQ(s3rec::testing::file_bytes((got / name).string()), s3rec::testing::file_bytes((ref / name).string())) << name;
+    EXPECT_EQ(s3rec::testing::file_bytes(optimizer_path((got / name).string())),
+              s3rec::testing::file_bytes(optimizer_path((ref / name).string())))
         << name;
   }
   EXPECT_FALSE(any_temporary(got)) << "the last launch removes what killed writers left";
@@ -274,9 +275,9 @@ TEST_F(CrashResume, FineTuningKilled20TimesEndsBitIdentical) {
   EXPECT_EQ(rep.kills, kKills);
   EXPECT_GT(rep.left_temporaries, 0) << "no kill landed inside a write";
   const std::string model = "SASRec-tiny-finetuned.safetensors";
-  EXPECT_EQ(child::read_file((got / model).string()), child::read_file((ref / model).string()));
+  EXPECT_EQ(s3rec::testing::file_bytes((got / model).string()), s3rec::testing::file_bytes((ref / model).string()));
   auto results = [](const fs::path& p) {
-    auto j = nlohmann::json::parse(child::read_file(p.string()));
+    auto j = nlohmann::json::parse(s3rec::testing::file_bytes(p.string()));
     j.erase("model");  // its path
     return j;
   };

@@ -8,34 +8,16 @@
 
 #include "s3rec/checkpoint.h"
 #include "s3rec/finetune_state.h"
-#include "s3rec/synthetic.h"
 #include "s3rec/training.h"
+#include "tiny_world.h"
 
 using namespace s3rec;
+using s3rec::testing::tiny_data;
 namespace fs = std::filesystem;
 
 namespace {
 
 struct Interrupted {};  // thrown from on_epoch: the run ends there, as a killed one would
-
-Dataset data() {
-  SyntheticOptions so;
-  so.users = 50;
-  so.items = 120;
-  so.clusters = 3;
-  so.max_length = 10;
-  return make_synthetic(so);
-}
-
-ModelConfig config(const Dataset& d) {
-  ModelConfig c;
-  c.hidden_size = 8;
-  c.inner_size = 16;
-  c.max_seq_length = 8;
-  c.n_items = d.n_items;
-  c.n_attributes = d.n_attributes;
-  return c;
-}
 
 FinetuneOptions options() {
   FinetuneOptions o;
@@ -49,9 +31,9 @@ FinetuneOptions options() {
 }  // namespace
 
 TEST(FinetuneResume, ResumedFromSavedStateMatchesUninterrupted) {
-  const Dataset d = data();
+  const Dataset d = tiny_data();
   const AdamConfig adam{0.003f};
-  S3RecModel straight(config(d));
+  S3RecModel straight(s3rec::testing::tiny_model(d, 0.1f));
   straight.init_weights(1);
   Optimizer o1(straight.params(), adam);
   std::vector<int> bad_after;  // early stopping's count after each epoch
@@ -65,7 +47,7 @@ TEST(FinetuneResume, ResumedFromSavedStateMatchesUninterrupted) {
   int without = 1;
   while (without < int(bad_after.size()) && bad_after[size_t(without) - 1] == 0) ++without;
   for (const int k : {1, without, want.epochs_run}) {
-    S3RecModel first(config(d));
+    S3RecModel first(s3rec::testing::tiny_model(d, 0.1f));
     first.init_weights(1);
     Optimizer o2(first.params(), adam);
     EXPECT_THROW(finetune(first, o2, d, options(), {},
@@ -80,7 +62,7 @@ TEST(FinetuneResume, ResumedFromSavedStateMatchesUninterrupted) {
     for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
     EXPECT_EQ(files, 3u) << "the states of earlier epochs are removed";
 
-    S3RecModel resumed(config(d));
+    S3RecModel resumed(s3rec::testing::tiny_model(d, 0.1f));
     resumed.init_weights(99);  // overwritten by the state
     Optimizer o3(resumed.params(), adam);
     const FinetuneProgress p = load_finetune_state(path, resumed, o3);
@@ -102,8 +84,8 @@ TEST(FinetuneResume, ResumedFromSavedStateMatchesUninterrupted) {
 }
 
 TEST(FinetuneResume, StateFilesOfDifferentSavesAreRefused) {
-  const Dataset d = data();
-  S3RecModel m(config(d));
+  const Dataset d = tiny_data();
+  S3RecModel m(s3rec::testing::tiny_model(d, 0.1f));
   Optimizer o(m.params(), AdamConfig{});
   FinetuneProgress p;
   p.best_params = m.params().values();

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "child_process.h"
+#include "run_s3rec.h"
 #include "s3rec/checkpoint.h"
 #include "s3rec/finetune_state.h"
 #include "s3rec/progress.h"
@@ -63,7 +64,7 @@ class WriteFailures : public ::testing::Test {
     o.env = {"OMP_NUM_THREADS=1"};
     o.file_size_limit = fsize;
     x = child::run(argv, o);
-    return child::read_file(o.output);
+    return s3rec::testing::file_bytes(o.output);
   }
   // Pre-trains one epoch into saved/; the bytes of its checkpoint and optimizer state.
   std::pair<std::string, std::string> first_checkpoint(const fs::path& saved) {
@@ -71,12 +72,12 @@ class WriteFailures : public ::testing::Test {
     const std::string out = run(pretrain(saved, 1, false), x);
     EXPECT_EQ(x.code, 0) << out;
     const std::string p = (saved / "S3Rec-tiny-1.safetensors").string();
-    return {child::read_file(p), child::read_file(optimizer_path(p))};
+    return {s3rec::testing::file_bytes(p), s3rec::testing::file_bytes(optimizer_path(p))};
   }
   void expect_first_checkpoint_intact(const fs::path& saved, const std::pair<std::string, std::string>& before) {
     const std::string p = (saved / "S3Rec-tiny-1.safetensors").string();
-    EXPECT_EQ(child::read_file(p), before.first);
-    EXPECT_EQ(child::read_file(optimizer_path(p)), before.second);
+    EXPECT_EQ(s3rec::testing::file_bytes(p), before.first);
+    EXPECT_EQ(s3rec::testing::file_bytes(optimizer_path(p)), before.second);
     const CheckpointMeta meta = read_checkpoint_meta(p);
     S3RecModel m(meta.config);
     Optimizer o(m.params(), AdamConfig{});
@@ -117,13 +118,13 @@ TEST_F(WriteFailures, FullDiskStopsFineTuningKeepingThePreviousState) {
   const fs::path states = dir_ / "ft" / "finetune-state";
   const std::string state = latest_finetune_state(states.string());
   ASSERT_EQ(fs::path(state).filename(), "epoch-2.safetensors");
-  const std::string bytes = child::read_file(state);
+  const std::string bytes = s3rec::testing::file_bytes(state);
   out = run(finetune(4, true), x, long(bytes.size() / 2));
   EXPECT_FALSE(x.signaled) << out;
   EXPECT_EQ(x.code, 1) << out;
   EXPECT_HAS(out, (states / "epoch-3.best.safetensors").string() + ": write failed: File too large");
   EXPECT_EQ(latest_finetune_state(states.string()), state);
-  EXPECT_EQ(child::read_file(state), bytes);
+  EXPECT_EQ(s3rec::testing::file_bytes(state), bytes);
   const CheckpointMeta meta = read_checkpoint_meta(state);
   S3RecModel m(meta.config);
   Optimizer o(m.params(), AdamConfig{});

@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/pretrain_settings.h"
 
 #include <omp.h>
 
@@ -138,57 +139,15 @@ std::pair<int, std::string> latest_checkpoint(const RunConfig& c) {
   return best;
 }
 
-// The settings that make a pre-training run what it is, as stored in its checkpoints.
-std::map<std::string, std::string> pretrain_settings(const RunConfig& c) {
-  const auto num = [](double x) {
-    char b[40];
-    std::snprintf(b, sizeof b, "%.17g", x);
-    return std::string(b);
-  };
-  return {{"seed", std::to_string(c.seed)},
-          {"mask_ratio", num(c.mask_ratio)},
-          {"aap_weight", num(c.aap_weight)},
-          {"mip_weight", num(c.mip_weight)},
-          {"map_weight", num(c.map_weight)},
-          {"sp_weight", num(c.sp_weight)},
-          {"pretrain_batch_size", std::to_string(c.pretrain_batch_size)},
-          {"learning_rate", num(c.learning_rate)},
-          {"weight_decay", num(c.weight_decay)},
-          {"train_fraction", num(c.train_fraction)}};
-}
-
-// The settings that make a fine-tuning run what it is, as stored in its resume state
-// (`epochs` may grow between a run and its resumption).
-std::map<std::string, std::string> finetune_settings(const RunConfig& c) {
-  auto s = pretrain_settings(c);
-  for (const char* pre_only : {"mask_ratio", "aap_weight", "mip_weight", "map_weight", "sp_weight", "pretrain_batch_size"})
-    s.erase(pre_only);
-  s.insert({{"train_batch_size", std::to_string(c.train_batch_size)},
-            {"loss_type", c.loss_type},
-            {"eval_mode", c.eval_mode},
-            {"stopping_step", std::to_string(c.stopping_step)},
-            {"pre_model_path", c.pre_model_path}});
-  return s;
-}
-
 // --resume continues a run only with the settings it was made with (model configuration
-// and training settings); refuses naming the first key that differs.
+// and the training settings recorded beside it); refuses naming the first key that differs.
 void check_resumable(const std::string& path, const std::map<std::string, std::string>& settings,
                      const ModelConfig& mc) {
-  const CheckpointMeta meta = read_checkpoint_meta(path);
-  const auto stored = nlohmann::json::parse(model_config_json(meta.config));
-  const auto wanted = nlohmann::json::parse(model_config_json(mc));
-  for (const auto& [key, value] : wanted.items())
-    if (stored.contains(key) && stored[key] != value)
-      throw std::runtime_error("--resume: " + path + " was made with " + key + "=" + stored[key].dump() +
-                               ", this run has " + key + "=" + value.dump() +
-                               "; resume with the same settings or use another checkpoint_dir");
-  for (const auto& [key, value] : settings) {
-    const auto it = meta.extra.find(key);
-    if (it != meta.extra.end() && it->second != value)  // checkpoints of older builds lack some keys
-      throw std::runtime_error("--resume: " + path + " was made with " + key + "=" + it->second + ", this run has " +
-                               key + "=" + value + "; resume with the same settings or use another checkpoint_dir");
-  }
+  // checkpoints of older builds lack some keys: those are not held against them
+  if (const auto d = first_setting_difference(path, settings, mc, /*require_recorded=*/false))
+    throw std::runtime_error("--resume: " + path + " was made with " + d->key + "=" + d->stored + ", this run has " +
+                             d->key + "=" + d->wanted +
+                             "; resume with the same settings or use another checkpoint_dir");
 }
 
 // After a resume from epoch `done`, the log keeps the records of the epochs up to it (a
