@@ -285,3 +285,29 @@ TEST_F(CrashResume, FineTuningKilled20TimesEndsBitIdentical) {
   EXPECT_EQ(log_records(got / "log.jsonl"), ref_log) << "one record per epoch, the same losses and metrics";
   EXPECT_FALSE(any_temporary(run.watch));
 }
+
+TEST_F(CrashResume, FineTuningResumeRefusesOtherSettingsAndMissingState) {
+  auto args = common("finetune");
+  args.insert(args.end(), {"--epochs=2", "--run_dir=" + (dir_ / "ft").string()});
+  child::Options o;
+  o.output = (dir_ / "ft.out").string();
+  auto resume = args;
+  resume.push_back("--resume=true");
+  child::Exit x = child::run(resume, o);
+  EXPECT_EQ(x.code, 1);
+  EXPECT_NE(s3rec::testing::file_bytes(o.output).find("no fine-tuning state in " + (dir_ / "ft" / "finetune-state").string()),
+            std::string::npos)
+      << s3rec::testing::file_bytes(o.output);
+  ASSERT_EQ(child::run(args, o).code, 0) << s3rec::testing::file_bytes(o.output);
+  for (const std::string other : {"--seed=7", "--loss_type=BPR", "--train_batch_size=64", "--hidden_act=relu"}) {
+    auto a = resume;
+    a.push_back(other);
+    x = child::run(a, o);
+    const std::string out = s3rec::testing::file_bytes(o.output);
+    EXPECT_EQ(x.code, 1) << other << out;
+    EXPECT_NE(out.find("was made with " + other.substr(2, other.find('=') - 2) + "="), std::string::npos) << out;
+  }
+  x = child::run(resume, o);  // the same settings, a larger epoch budget is fine
+  EXPECT_EQ(x.code, 0) << s3rec::testing::file_bytes(o.output);
+  EXPECT_NE(s3rec::testing::file_bytes(o.output).find("resuming from"), std::string::npos);
+}
