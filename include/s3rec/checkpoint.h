@@ -6,6 +6,7 @@
 // model file stays loadable with PyTorch's strict load_state_dict.
 #include <map>
 #include <string>
+#include <vector>
 
 #include "s3rec/model.h"
 #include "s3rec/optimizer.h"
@@ -19,11 +20,16 @@ struct CheckpointMeta {
 
 void save_checkpoint(const std::string& path, const S3RecModel& m, const std::map<std::string, std::string>& extra,
                      const Optimizer* optim = nullptr);
+// A model file (as save_checkpoint without optimizer) holding `values` instead of m's own
+// parameter values; `values` is laid out like m.params().values().
+void save_params(const std::string& path, const S3RecModel& m, const std::vector<float>& values,
+                 const std::map<std::string, std::string>& extra);
 CheckpointMeta read_checkpoint_meta(const std::string& path);
 // Verifies every tensor's presence, dtype and shape and the architecture fields of the
 // stored config against m.config(); throws std::runtime_error naming the file and mismatch.
 // With optim: its moments and step count too (from PATH.optim.safetensors), refused when
-// they were written by another learner.
+// they were written by another learner or after another number of steps than the model
+// file records (the two files of a checkpoint are written one after the other).
 void load_checkpoint(const std::string& path, S3RecModel& m, Optimizer* optim = nullptr);
 std::string optimizer_path(const std::string& checkpoint_path);
 // The configuration as stored in the metadata (a JSON object with ModelConfig's fields).

@@ -14,6 +14,7 @@
 #include "s3rec/dataset.h"
 #include "s3rec/distributed.h"
 #include "s3rec/evaluation.h"
+#include "s3rec/finetune_state.h"
 #include "s3rec/progress.h"
 #include "s3rec/synthetic.h"
 #include "s3rec/training.h"
@@ -80,6 +81,7 @@ Setup prepare(const Args& a, const std::string& stage) {
   s.run_dir = s.cfg.run_dir.empty() ? "runs/" + stage + "-" + s.cfg.dataset : s.cfg.run_dir;
   fs::create_directories(s.run_dir);
   if (!dist::is_root()) return s;  // files are written by rank 0 only
+  remove_stale_temporaries(s.run_dir);
   write_file_atomic(s.run_dir + "/config.yaml", to_yaml(s.cfg));
   if (s.data.sample_source.rfind("generated", 0) == 0)
     write_sample_file(s.run_dir + "/" + s.cfg.dataset + "_sample.txt", s.data);
@@ -138,14 +140,28 @@ std::pair<int, std::string> latest_checkpoint(const RunConfig& c) {
 }
 
 // --resume continues a run only with the settings it was made with (model configuration
-// and training settings); refuses naming the first key that differs.
-void check_resumable(const std::string& path, const RunConfig& c, const ModelConfig& mc) {
+// and the training settings recorded beside it); refuses naming the first key that differs.
+void check_resumable(const std::string& path, const std::map<std::string, std::string>& settings,
+                     const ModelConfig& mc) {
   // checkpoints of older builds lack some keys: those are not held against them
-  if (const auto d = first_setting_difference(path, c, mc, /*require_recorded=*/false))
+  if (const auto d = first_setting_difference(path, settings, mc, /*require_recorded=*/false))
     throw std::runtime_error("--resume: " + path + " was made with " + d->key + "=" + d->stored + ", this run has " +
                              d->key + "=" + d->wanted +
                              "; resume with the same settings or use another checkpoint_dir");
 }
+
+// After a resume from epoch `done`, the log keeps the records of the epochs up to it (a
+// killed run may have logged epochs after its last checkpoint, or half a line).
+void trim_log(const std::string& path, const std::string& stage, int done) {
+  const int dropped = keep_jsonl_records(path, [&](const nlohmann::json& r) {
+    return r.value("stage", "") == stage && r.contains("epoch") && r["epoch"].is_number_integer() &&
+           r["epoch"].get<int>() <= done;
+  });
+  if (dropped > 0) std::fprintf(stderr, "%s: %d records after epoch %d dropped\n", path.c_str(), dropped, done);
+}
+
+// Where fine-tuning keeps the state --resume continues from.
+std::string finetune_state_dir(const Setup& s) { return s.run_dir + "/finetune-state"; }
 
 }  // namespace
 
@@ -166,13 +182,15 @@ int cmd_pretrain(const Args& a) {
   o.mask_ratio = float(c.mask_ratio);
   o.weights = c.weights();
   o.seed = uint64_t(c.seed);
+  if (dist::is_root()) remove_stale_temporaries(c.checkpoint_dir);  // left by a killed run
   if (c.resume) {
     const auto [ep, path] = latest_checkpoint(c);
     if (ep == 0) throw std::runtime_error("--resume: no checkpoint with optimizer state in " + c.checkpoint_dir);
-    check_resumable(path, c, model.config());
+    check_resumable(path, pretrain_settings(c), model.config());
     load_checkpoint(path, model, &adam);
     o.start_epoch = ep;
     std::fprintf(stderr, "resuming from %s (epoch %d)\n", path.c_str(), ep);
+    if (dist::is_root()) trim_log(s.run_dir + "/log.jsonl", "pretrain", ep);
   }
   JsonlWriter log(dist::is_root() ? s.run_dir + "/log.jsonl" : "/dev/null");
   std::optional<ProgressBar> bar;
@@ -227,11 +245,25 @@ int cmd_finetune(const Args& a) {
   const RunConfig& c = s.cfg;
   S3RecModel model(c.model_config(s.data.n_items, s.data.n_attributes));
   model.init_weights(uint64_t(c.seed));
-  if (!c.pre_model_path.empty()) {
+  if (!c.pre_model_path.empty() && !c.resume) {
     load_checkpoint(c.pre_model_path, model);
     std::fprintf(stderr, "initialised from %s\n", c.pre_model_path.c_str());
   }
   Optimizer adam(model.params(), c.adam(), c.optimizer_learner());
+  const std::string state_dir = finetune_state_dir(s);
+  const auto settings = finetune_settings(c);
+  FinetuneProgress resumed;
+  if (dist::is_root()) remove_stale_temporaries(state_dir);
+  if (c.resume) {
+    const std::string path = latest_finetune_state(state_dir);
+    if (path.empty()) throw std::runtime_error("--resume: no fine-tuning state in " + state_dir);
+    check_resumable(path, settings, model.config());
+    resumed = load_finetune_state(path, model, adam);
+    std::fprintf(stderr, "resuming from %s (epoch %d)\n", path.c_str(), resumed.epochs_done);
+    if (dist::is_root()) trim_log(s.run_dir + "/log.jsonl", "finetune", resumed.epochs_done);
+  } else if (dist::is_root()) {
+    clear_finetune_states(state_dir);  // of an earlier run in this run_dir
+  }
   FinetuneOptions o;
   o.epochs = c.epochs;
   o.batch_size = c.train_batch_size;
@@ -240,9 +272,10 @@ int cmd_finetune(const Args& a) {
   o.stopping_step = c.stopping_step;
   o.seed = uint64_t(c.seed);
   o.train_fraction = c.train_fraction;
+  if (c.resume) o.resume = &resumed;
   JsonlWriter log(dist::is_root() ? s.run_dir + "/log.jsonl" : "/dev/null");
   std::optional<ProgressBar> bar;
-  int epoch_now = 0;
+  int epoch_now = resumed.epochs_done;
   TrainHooks hooks;
   hooks.on_batch = [&](long done, long total) {
     if (!dist::is_root()) return;
@@ -259,6 +292,7 @@ int cmd_finetune(const Args& a) {
     log.write({{"stage", "finetune"}, {"epoch", e.epoch}, {"loss", e.loss}, {"valid", metrics_json(e.valid)},
                {"improved", e.improved}, {"positions", e.positions}, {"train_seconds", e.train_seconds},
                {"seconds", e.seconds}, {"peak_rss_mib", peak_rss_mib()}});
+    if (e.epoch % c.save_step == 0 && dist::is_root()) save_finetune_state(state_dir, model, adam, *e.progress, settings);
   });
   const std::string name = c.pre_model_path.empty() ? "SASRec" : "S3Rec";
   const std::string model_file = s.run_dir + "/" + name + "-" + c.dataset + "-finetuned.safetensors";

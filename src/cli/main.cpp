@@ -1,4 +1,5 @@
 // s3rec: S3-Rec and SASRec training, evaluation and data tools.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -34,6 +35,9 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
+  // past a file-size limit (ulimit -f) a write fails with EFBIG and is reported with the
+  // file's name, instead of the signal killing the process
+  std::signal(SIGXFSZ, SIG_IGN);
   s3rec::dist::init(&argc, &argv);
   struct Finalize {
     ~Finalize() { s3rec::dist::finalize(); }
@@ -60,6 +64,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "s3rec: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::exception& e) {
+    if (s3rec::dist::size() > 1) {  // the other ranks may be waiting in a collective: end them all
+      std::fprintf(stderr, "s3rec %s: error on rank %d of %d: %s\ns3rec %s: stopping all ranks (MPI_Abort)\n",
+                   cmd.c_str(), s3rec::dist::rank(), s3rec::dist::size(), e.what(), cmd.c_str());
+      std::fflush(stderr);
+      s3rec::dist::abort_job(1);
+    }
     std::fprintf(stderr, "s3rec %s: error: %s\n", cmd.c_str(), e.what());
     return 1;
   }

@@ -62,10 +62,11 @@ ModelConfig config_from_json(const std::string& path, const std::string& text) {
 
 std::string optimizer_path(const std::string& p) { return p + ".optim.safetensors"; }
 
-void save_checkpoint(const std::string& path, const S3RecModel& m, const std::map<std::string, std::string>& extra,
-                     const Optimizer* optim) {
-  if (optim && !optim->caught_up())
-    throw std::logic_error("save_checkpoint: rows of the item table have pending optimizer steps (catch_up_all first)");
+namespace {
+
+// The model file's contents with parameter values taken from `values` (laid out like
+// m.params().values()); the tensors point into it.
+StFile model_file(const S3RecModel& m, const float* values, const std::map<std::string, std::string>& extra) {
   StFile f;
   f.metadata = extra;
   f.metadata["format"] = "s3rec-1";
@@ -73,9 +74,30 @@ void save_checkpoint(const std::string& path, const S3RecModel& m, const std::ma
   const ParamStore& P = m.params();
   for (size_t id = 0; id < P.infos().size(); ++id) {
     const ParamInfo& p = P.info(int(id));
-    f.tensors[p.name] = StTensor::f32_view({p.shape.begin(), p.shape.end()}, P.value(int(id)));
+    f.tensors[p.name] = StTensor::f32_view({p.shape.begin(), p.shape.end()}, values + p.offset);
   }
-  if (optim) {  // first, so a model file never points at a missing optimizer state
+  return f;
+}
+
+}  // namespace
+
+void save_params(const std::string& path, const S3RecModel& m, const std::vector<float>& values,
+                 const std::map<std::string, std::string>& extra) {
+  if (values.size() != m.params().values().size())
+    throw std::logic_error("save_params: " + std::to_string(values.size()) + " values for a model of " +
+                           std::to_string(m.params().values().size()));
+  write_safetensors(path, model_file(m, values.data(), extra));
+}
+
+void save_checkpoint(const std::string& path, const S3RecModel& m, const std::map<std::string, std::string>& extra,
+                     const Optimizer* optim) {
+  if (optim && !optim->caught_up())
+    throw std::logic_error("save_checkpoint: rows of the item table have pending optimizer steps (catch_up_all first)");
+  StFile f = model_file(m, m.params().values().data(), extra);
+  const ParamStore& P = m.params();
+  if (optim) {
+    // which optimizer file belongs to this model file (checked by load_checkpoint)
+    f.metadata["optimizer_steps"] = std::to_string(optim->steps());  // first, so a model file never points at a missing optimizer state
     StFile o;
     o.metadata["steps"] = std::to_string(optim->steps());
     o.metadata["learner"] = learner_name(optim->learner());
@@ -158,6 +180,10 @@ void load_checkpoint(const std::string& path, S3RecModel& m, Optimizer* optim) {
       t = -1;
     }
     if (t < 0) throw std::runtime_error(op + ": missing or bad 'steps' metadata");
+    const auto paired = f.metadata().find("optimizer_steps");  // absent in checkpoints of older builds
+    if (paired != f.metadata().end() && paired->second != std::to_string(t))
+      throw std::runtime_error(op + ": holds the optimizer after " + std::to_string(t) + " steps, but " + path +
+                               " was saved after " + paired->second + " (files of different runs?)");
     optim->set_steps(t);
   }
 }
