@@ -9,6 +9,7 @@
 
 #include "s3rec/model.h"
 #include "s3rec/optimizer.h"
+#include "s3rec/safetensors.h"
 
 namespace s3rec {
 
@@ -25,6 +26,9 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 // With optim: its moments and step count too (from PATH.optim.safetensors), refused when
 // they were written by another learner.
 void load_checkpoint(const std::string& path, S3RecModel& m, Optimizer* optim = nullptr);
+// Every parameter of P from f: present, F32 and of P's shape, else a std::runtime_error
+// "SOURCE: tensor NAME ...". Tensors of f that P lacks are not looked at.
+void read_params(const StReader& f, const std::string& source, ParamStore& P);
 std::string optimizer_path(const std::string& checkpoint_path);
 // The configuration as stored in the metadata (a JSON object with ModelConfig's fields).
 std::string model_config_json(const ModelConfig& c);
