@@ -176,7 +176,8 @@ class Dataset:
         return [tokens[i - 1] for i in self._d.sequence(int(user_row))]
 
     def write(self, directory):
-        """Writes the reference format (NAME.txt, NAME_item2attributes.json, NAME_sample.txt)."""
+        """Writes the reference format (NAME.txt, NAME_item2attributes.json, NAME_sample.txt):
+        users and items by their dense ids (1..), as `s3rec prepare` writes them."""
         import os
         self._d.write(os.fspath(directory))
 

@@ -1,5 +1,6 @@
-"""pretrain, finetune and evaluate: the CLI's commands as functions. Each takes a
-Dataset (or the data_path/dataset keys), YAML files and keyword keys, and returns
+"""pretrain, finetune and evaluate: the CLI's commands as functions. Each takes an
+s3rec.Dataset as `data` (or the data_path and dataset keys name the files), YAML
+files and keyword keys, and returns
 what the CLI writes as JSON. The work runs in C++ without the GIL; Ctrl-C stops a
 run between two batches (KeyboardInterrupt), the checkpoints written so far intact."""
 import sys
@@ -9,16 +10,26 @@ from .config import resolve
 from .dataset import Dataset
 
 
-def _dataset(dataset, config):
-    if dataset is None:
+def _dataset(data, config):
+    if data is None:
         d, report = core().load_dataset(config._c)
         for w in report["warnings"]:
             print(f"warning: {w}", file=sys.stderr)
         return d
-    if isinstance(dataset, Dataset):
-        return dataset._d
-    raise TypeError(f"dataset must be an s3rec.Dataset or None (then data_path and dataset name it), "
-                    f"not {type(dataset).__name__}")
+    if isinstance(data, Dataset):
+        return data._d
+    raise TypeError(f"data must be an s3rec.Dataset, or None with the data_path and dataset keys naming the "
+                    f"files; got {type(data).__name__}")
+
+
+def _split(data, keys):
+    """`dataset=` is the configuration key (a name); an s3rec.Dataset given there is the data."""
+    if isinstance(keys.get("dataset"), Dataset):
+        if data is not None:
+            raise TypeError("give the data once: data=Dataset or dataset=Dataset")
+        keys = dict(keys)
+        data = keys.pop("dataset")
+    return data, keys
 
 
 class _Progress:
@@ -73,10 +84,10 @@ def _epoch_line(r):
             f"{' *' if r['improved'] else ''}, {r['seconds']:.1f}s")
 
 
-def _run(fn, dataset, config_files, keys, progress, on_epoch):
-    name = dataset.name if isinstance(dataset, Dataset) else None
-    config = resolve(config_files, keys, name)
-    native = _dataset(dataset, config)
+def _run(fn, data, config_files, keys, progress, on_epoch):
+    data, keys = _split(data, keys)
+    config = resolve(config_files, keys, data.name if isinstance(data, Dataset) else None)
+    native = _dataset(data, config)
     p = _Progress(progress, on_epoch)
     try:
         return fn(config._c, native, p.batch, p.epoch, p.message)
@@ -84,25 +95,26 @@ def _run(fn, dataset, config_files, keys, progress, on_epoch):
         p.close()
 
 
-def pretrain(dataset=None, *, config_files=None, progress=True, on_epoch=None, **keys):
+def pretrain(data=None, *, config_files=None, progress=True, on_epoch=None, **keys):
     """Pre-trains S3-Rec (AAP, MIP, MAP, SP). Writes S3Rec-NAME-EPOCH.safetensors to
     checkpoint_dir every save_step epochs and after the last, and RUN_DIR/log.jsonl.
     Returns {"checkpoint": last path, "checkpoints": [...], "epochs": n, "run_dir": ...}.
     `on_epoch(record)` receives each epoch's log record (a dict)."""
-    return _run(core().pretrain, dataset, config_files, keys, progress, on_epoch)
+    return _run(core().pretrain, data, config_files, keys, progress, on_epoch)
 
 
-def finetune(dataset=None, *, config_files=None, progress=True, on_epoch=None, **keys):
+def finetune(data=None, *, config_files=None, progress=True, on_epoch=None, **keys):
     """Fine-tunes for next-item prediction (from pre_model_path when given, else
     SASRec) with early stopping. Returns the CLI's results.json as a dict:
     {"valid": {metric: value}, "test": {...}, "model": path, "best_epoch": n, ...}."""
-    return _run(core().finetune, dataset, config_files, keys, progress, on_epoch)
+    return _run(core().finetune, data, config_files, keys, progress, on_epoch)
 
 
-def evaluate(model_path, dataset=None, *, config_files=None, **keys):
+def evaluate(model_path, data=None, *, config_files=None, **keys):
     """Evaluates a saved model on validation and test (eval_mode="sampled" or
     "full"); returns {"valid": {...}, "test": {...}} as `s3rec evaluate --json`."""
     import os
-    name = dataset.name if isinstance(dataset, Dataset) else None
-    config = resolve(config_files, {**keys, "model_path": os.fspath(model_path)}, name)
-    return core().evaluate(config._c, _dataset(dataset, config))
+    data, keys = _split(data, keys)
+    config = resolve(config_files, {**keys, "model_path": os.fspath(model_path)},
+                     data.name if isinstance(data, Dataset) else None)
+    return core().evaluate(config._c, _dataset(data, config))

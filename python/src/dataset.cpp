@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "bindings.h"
 #include "s3rec/prepare.h"
@@ -106,7 +107,11 @@ void bind_dataset(py::module_& m) {
       .def_readonly("sample_source", &Dataset::sample_source)
       .def("write", [](const Dataset& d, const std::string& dir) {
         py::gil_scoped_release free;
-        write_reference_format(dir, d);
+        Dataset numbered = d;  // the reference format numbers users and items (as `s3rec prepare` writes it)
+        for (int u = 0; u < numbered.num_users(); ++u) numbered.user_tokens[size_t(u)] = std::to_string(u + 1);
+        numbered.item_tokens.clear();
+        std::filesystem::create_directories(dir);
+        write_reference_format(dir, numbered);
       }, py::arg("directory"), "DIR/NAME.txt, NAME_item2attributes.json, NAME_sample.txt (reference format)");
 
   m.def("load_dataset", [](const RunConfig& c) {

@@ -11,7 +11,8 @@ namespace py = pybind11;
 namespace s3rec::py_bindings {
 namespace {
 
-py::object json_to_python(const nlohmann::json& j) {
+template <class Json>  // nlohmann::json or ordered_json (keys in insertion order)
+py::object json_to_python(const Json& j) {
   return py::module_::import("json").attr("loads")(j.dump());
 }
 

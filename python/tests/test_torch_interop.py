@@ -93,20 +93,16 @@ def _convert_error(cli, tmp_path, obj, env=None):
 
 
 def test_mismatched_and_foreign_files_name_the_tensor(cli, saved_reference, tmp_path):
+    # (shapes and foreign names: tests/test_state_dict_import.cpp; here, what comes through the .pt reader)
     _, state, _ = saved_reference
     renamed = dict(state)
     renamed["item_encoder.layer.1.intermediate.dense_3.bias"] = renamed.pop(
         "item_encoder.layer.1.intermediate.dense_2.bias")
     assert "tensor item_encoder.layer.1.intermediate.dense_2.bias is missing" in _convert_error(cli, tmp_path, renamed)
-    reshaped = dict(state, **{"aap_norm.weight": torch.zeros(16, 8)})
-    assert "tensor aap_norm.weight has dtype F32 and shape [16, 8], expected F32 [16, 16]" in _convert_error(
-        cli, tmp_path, reshaped)
     extra = dict(state, **{"criterion.weight": torch.zeros(3)})
     assert "unexpected tensor criterion.weight [3]" in _convert_error(cli, tmp_path, extra)
     doubles = dict(state, **{"sp_norm.bias": torch.zeros(16, dtype=torch.float64)})
     assert "tensor sp_norm.bias has dtype F64" in _convert_error(cli, tmp_path, doubles)
-    assert "tensor item_embeddings.weight is missing: not a state_dict of S3-Rec's model" in _convert_error(
-        cli, tmp_path, {"fc.weight": torch.zeros(2, 2)})
     assert "entry step is a int, not a tensor" in _convert_error(cli, tmp_path, dict(state, step=3))
     assert "holds a Tensor, expected a state_dict" in _convert_error(cli, tmp_path, torch.zeros(3))
     assert "not a PyTorch file torch.load can read" in _convert_error(cli, tmp_path, b"hello\n")

@@ -87,7 +87,7 @@ def test_ctrl_c_stops_after_the_last_checkpoint(dataset, tmp_path):
     assert names == ["S3Rec-gen-1.safetensors", "S3Rec-gen-1.safetensors.optim.safetensors",
                      "S3Rec-gen-2.safetensors", "S3Rec-gen-2.safetensors.optim.safetensors"]
     # the last checkpoint is whole: pre-training resumes from it
-    res = s3rec.pretrain(dataset, pretrain_epochs=3, save_step=1, checkpoint_dir=saved, resume=True,
+    res = s3rec.pretrain(dataset, pretrain_epochs=3, save_step=1, pretrain_batch_size=64, checkpoint_dir=saved, resume=True,
                          run_dir=tmp_path / "run", progress=False, **QUICK)
     assert res["checkpoints"] == [str(saved / "S3Rec-gen-3.safetensors")]
 

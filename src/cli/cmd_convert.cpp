@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+#include <vector>
 
 #include "cli/commands.h"
 #include "s3rec/config.h"
@@ -64,10 +65,8 @@ with open(out, "wb") as f:
         f.write(b)
 )PY";
 
-// Runs the reader; returns its exit code and what it printed.
-int run_reader(const std::string& src, const std::string& out, std::string& said) {
-  const char* env = std::getenv("S3REC_PYTHON");
-  const std::string python = env && *env ? env : "python3";
+// Runs the reader with `python`; returns its exit code and what it printed.
+int run_reader(const std::string& python, const std::string& src, const std::string& out, std::string& said) {
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("convert: cannot create a pipe");
   std::fflush(stdout);  // nothing buffered twice
@@ -124,8 +123,17 @@ int cmd_convert(const Args& a) {
   if (!std::filesystem::exists(src)) throw std::runtime_error(src + ": no such file");
   const RunConfig rc = load_run_config({}, model_keys);  // the keys' validation and defaults
   const std::string tmp = to + ".tensors.tmp";
+  // S3REC_PYTHON, else python3 on PATH (an active venv's), then Debian's when that one lacks torch
+  const char* env = std::getenv("S3REC_PYTHON");
+  std::vector<std::string> pythons = {env && *env ? env : "python3"};
+  if (!(env && *env) && std::filesystem::exists("/usr/bin/python3")) pythons.push_back("/usr/bin/python3");
   std::string said;
-  const int code = run_reader(src, tmp, said);
+  int code = 0;
+  for (const std::string& python : pythons) {
+    said.clear();
+    code = run_reader(python, src, tmp, said);
+    if (code != 3 && code != 127) break;  // 3: no torch there, 127: no such interpreter
+  }
   if (code != 0) {
     std::filesystem::remove(tmp);
     throw std::runtime_error(said.empty() ? src + ": the PyTorch reader failed (exit " + std::to_string(code) + ")"
