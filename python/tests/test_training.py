@@ -97,6 +97,20 @@ def test_ctrl_c_from_another_thread_reaches_a_running_finetune(dataset, tmp_path
     timer.start()  # the run holds no GIL: the signal arrives while C++ trains
     try:
         with pytest.raises(KeyboardInterrupt):
-            s3rec.finetune(dataset, epochs=10000, stopping_step=10000, run_dir=tmp_path, progress=False, **QUICK)
+            s3rec.finetune(dataset, epochs=300, stopping_step=300, run_dir=tmp_path, progress=False, **QUICK)
     finally:
         timer.cancel()
+
+
+def test_the_core_checks_for_signals_without_python_callbacks(dataset, tmp_path):
+    from s3rec._native import core
+    config = s3rec.Config(epochs=300, stopping_step=300, run_dir=tmp_path, dataset="gen", **QUICK)
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()  # no Python code runs during the training: only PyErr_CheckSignals can see the signal
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            core().finetune(config._c, dataset._d, None, None, None)
+    finally:
+        timer.cancel()
+    records = [json.loads(l) for l in open(tmp_path / "log.jsonl")]
+    assert records and records[-1]["stage"] == "finetune" and records[-1]["epoch"] < 300, "stopped at the signal"
