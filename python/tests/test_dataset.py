@@ -65,3 +65,22 @@ def test_bad_input_is_a_clear_error():
 def test_missing_files_raise_data_error_naming_the_file(tmp_path):
     with pytest.raises(s3rec.DataError, match=str(tmp_path)):
         s3rec.Dataset(tmp_path, "nothing")
+
+
+def test_recbole_atomic_files(tmp_path, log):
+    rows, attrs = log
+    d = tmp_path / "gen"
+    d.mkdir()
+    (d / "gen.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\n" +
+                                 "".join(f"{u}\t{i}\t{t}\n" for u, i, t in rows))
+    (d / "gen.item").write_text("item_id:token\tclass:token_seq\n" +
+                                "".join(f"{i}\t{' '.join(a)}\n" for i, a in attrs.items()))
+    data = s3rec.Dataset(tmp_path, "gen", item_attribute=["class"])
+    users, items, times = zip(*rows)
+    mem = s3rec.Dataset.from_interactions(users, items, times, item_attributes=attrs, k=1)
+    assert (data.n_users, data.n_items, data.n_attributes) == (mem.n_users, mem.n_items, mem.n_attributes)
+    by_user = {u: data.history(r) for r, u in enumerate(data.user_ids)}
+    assert all(by_user[u] == mem.history(r) for r, u in enumerate(mem.user_ids))
+    with pytest.raises(s3rec.DataError, match="gen.inter:1"):
+        (d / "gen.inter").write_text("user\titem_id:token\ttimestamp:float\nu\ti\t1\n")
+        s3rec.Dataset(tmp_path, "gen")
