@@ -3,7 +3,10 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev nlohmann-json3-dev libcli11-dev
       libspdlog-dev libfmt-dev libyaml-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev
-      libbenchmark-dev libopenmpi-dev openmpi-bin libfaiss-dev)
+      libbenchmark-dev libopenmpi-dev openmpi-bin libfaiss-dev
+      # the Python package (python/, docs/python.md) and its tests
+      pybind11-dev python3-dev python3-numpy python3-setuptools python3-wheel python3-venv python3-pytest
+      python3-pandas python3-tqdm)
 [ "${S3REC_WITH_TORCH:-0}" = 1 ] && PKGS+=(python3-torch python3-numpy)
 [ "${S3REC_WITH_PLOTS:-0}" = 1 ] && PKGS+=(python3-matplotlib python3-numpy)
 missing=()

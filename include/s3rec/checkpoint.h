@@ -10,6 +10,7 @@
 
 #include "s3rec/model.h"
 #include "s3rec/optimizer.h"
+#include "s3rec/safetensors.h"
 
 namespace s3rec {
 
@@ -31,6 +32,9 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 // they were written by another learner or after another number of steps than the model
 // file records (the two files of a checkpoint are written one after the other).
 void load_checkpoint(const std::string& path, S3RecModel& m, Optimizer* optim = nullptr);
+// Every parameter of P from f: present, F32 and of P's shape, else a std::runtime_error
+// "SOURCE: tensor NAME ...". Tensors of f that P lacks are not looked at.
+void read_params(const StReader& f, const std::string& source, ParamStore& P);
 std::string optimizer_path(const std::string& checkpoint_path);
 // The configuration as stored in the metadata (a JSON object with ModelConfig's fields).
 std::string model_config_json(const ModelConfig& c);

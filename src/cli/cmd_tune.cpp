@@ -10,7 +10,7 @@
 #include <set>
 
 #include "cli/commands.h"
-#include "cli/pretrain_settings.h"
+#include "train/run_settings.h"
 #include "s3rec/checkpoint.h"
 #include "s3rec/config.h"
 #include "s3rec/evaluation.h"

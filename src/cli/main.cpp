@@ -24,6 +24,7 @@ const char* kUsage =
     "  prepare    raw interaction logs and attribute tables -> reference-format dataset\n"
     "  tune       hyper-parameter search (RecBole HyperTuning style params file)\n"
     "  index      `index build`: a faiss index of a model's items for serve --index=hnsw|ivf\n"
+    "  convert    --from=pt FILE.pt --to=OUT.safetensors: a PyTorch state_dict of the reference model\n"
     "Every command takes --help. Configuration: --config_files=a.yaml,b.yaml and --key=value.\n";
 
 }  // namespace
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
       const bool has_action = argc > 2 && argv[2][0] != '-';
       return cmd_index(parse_args(argc, argv, has_action ? 3 : 2), has_action ? argv[2] : "");
     }
-    const Args a = parse_args(argc, argv, 2);
+    const Args a = parse_args(argc, argv, 2, cmd == "convert");
     if (cmd == "pretrain") return cmd_pretrain(a);
     if (cmd == "finetune") return cmd_finetune(a);
     if (cmd == "evaluate") return cmd_evaluate(a);
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
     if (cmd == "serve") return cmd_serve(a);
     if (cmd == "prepare") return cmd_prepare(a);
     if (cmd == "tune") return cmd_tune(a);
+    if (cmd == "convert") return cmd_convert(a);
     std::fprintf(stderr, "s3rec: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::exception& e) {

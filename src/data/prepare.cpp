@@ -174,9 +174,8 @@ std::vector<Interaction> read_interactions(const PrepareOptions& o, Prepared& p)
   return rows;
 }
 
-// raw item token -> attribute value tokens (in field order)
-std::unordered_map<std::string, std::vector<std::string>> read_attributes(const PrepareOptions& o, Prepared& p) {
-  std::unordered_map<std::string, std::vector<std::string>> out;
+RawAttributes read_attributes(const PrepareOptions& o, Prepared& p) {
+  RawAttributes out;
   if (o.items.empty()) return out;
   const bool several = o.item_attribute.size() > 1;
   auto add_values = [&](const std::string& item, const std::string& field, const std::string& text, char sep) {
@@ -274,6 +273,14 @@ Prepared prepare_dataset(const PrepareOptions& o) {
   if (o.k < 1) throw std::invalid_argument("--k must be >= 1");
   Prepared p;
   std::vector<Interaction> rows = read_interactions(o, p);
+  const RawAttributes raw_attrs = read_attributes(o, p);
+  prepare_interactions(std::move(rows), raw_attrs, o, p);
+  return p;
+}
+
+void prepare_interactions(std::vector<Interaction> rows, const RawAttributes& raw_attrs, const PrepareOptions& o,
+                          Prepared& p) {
+  if (o.k < 1) throw std::invalid_argument("--k must be >= 1");
   // chronological per user: time, then file order
   std::stable_sort(rows.begin(), rows.end(), [](const Interaction& a, const Interaction& b) {
     return a.user != b.user ? a.user < b.user : a.time < b.time;
@@ -324,7 +331,6 @@ Prepared prepare_dataset(const PrepareOptions& o) {
   }
   d.n_items = int(d.item_tokens.size()) - 1;
 
-  const auto raw_attrs = read_attributes(o, p);
   d.attribute_tokens = {"[PAD]"};
   std::vector<std::vector<int>> lists(size_t(d.n_items) + 1);
   std::unordered_map<std::string, int> attr_id;
@@ -364,7 +370,6 @@ Prepared prepare_dataset(const PrepareOptions& o) {
   LoadReport rep;
   generate_samples_or_warn(d, lo, &rep);
   for (const auto& w : rep.warnings) p.problems.push_back(w);
-  return p;
 }
 
 std::string format_stats(const PrepareStats& s) {

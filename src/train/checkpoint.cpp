@@ -9,12 +9,6 @@
 namespace s3rec {
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 nlohmann::json config_json(const ModelConfig& c) {
   return {{"hidden_size", c.hidden_size},
           {"inner_size", c.inner_size},
@@ -59,6 +53,19 @@ ModelConfig config_from_json(const std::string& path, const std::string& text) {
 }
 
 }  // namespace
+
+void read_params(const StReader& f, const std::string& source, ParamStore& P) {
+  for (size_t id = 0; id < P.infos().size(); ++id) {
+    const ParamInfo& p = P.info(int(id));
+    const StTensor* t = f.find(p.name);
+    if (!t) throw std::runtime_error(source + ": tensor " + p.name + " is missing");
+    const std::vector<int64_t> want(p.shape.begin(), p.shape.end());
+    if (t->dtype != "F32" || t->shape != want)
+      throw std::runtime_error(source + ": tensor " + p.name + " has dtype " + t->dtype + " and shape " +
+                               shape_text(t->shape) + ", expected F32 " + shape_text(want));
+    f.read_into(p.name, P.value(int(id)));
+  }
+}
 
 std::string optimizer_path(const std::string& p) { return p + ".optim.safetensors"; }
 
@@ -142,17 +149,8 @@ void load_checkpoint(const std::string& path, S3RecModel& m, Optimizer* optim) {
     check("n_attributes", s.n_attributes, c.n_attributes);
     check("max_seq_length", s.max_seq_length, c.max_seq_length);
   }
-  ParamStore& P = m.params();
-  for (size_t id = 0; id < P.infos().size(); ++id) {
-    const ParamInfo& p = P.info(int(id));
-    const StTensor* t = f.find(p.name);
-    if (!t) throw std::runtime_error(path + ": tensor " + p.name + " is missing");
-    const std::vector<int64_t> want(p.shape.begin(), p.shape.end());
-    if (t->dtype != "F32" || t->shape != want)
-      throw std::runtime_error(path + ": tensor " + p.name + " has dtype " + t->dtype + " and shape " +
-                               shape_text(t->shape) + ", expected F32 " + shape_text(want));
-    f.read_into(p.name, P.value(int(id)));
-  }
+  read_params(f, path, m.params());
+  const ParamStore& P = m.params();
   if (optim) {
     const std::string op = optimizer_path(path);
     if (!std::filesystem::exists(op)) throw std::runtime_error(op + ": optimizer state missing (cannot resume)");

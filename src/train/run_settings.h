@@ -9,7 +9,7 @@
 #include "s3rec/config.h"
 #include "s3rec/model.h"
 
-namespace s3rec::cli {
+namespace s3rec {
 
 // Training settings stored in every pre-training checkpoint's metadata (the model
 // configuration is stored apart, as model_config).
@@ -32,4 +32,4 @@ std::optional<SettingDifference> first_setting_difference(const std::string& pat
                                                           const std::map<std::string, std::string>& settings,
                                                           const ModelConfig& mc, bool require_recorded);
 
-}  // namespace s3rec::cli
+}  // namespace s3rec

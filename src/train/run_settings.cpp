@@ -1,11 +1,11 @@
-#include "cli/pretrain_settings.h"
+#include "train/run_settings.h"
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "s3rec/checkpoint.h"
 
-namespace s3rec::cli {
+namespace s3rec {
 
 std::map<std::string, std::string> pretrain_settings(const RunConfig& c) {
   const auto num = [](double x) {
@@ -59,4 +59,4 @@ std::optional<SettingDifference> first_setting_difference(const std::string& pat
   return std::nullopt;
 }
 
-}  // namespace s3rec::cli
+}  // namespace s3rec
