@@ -1,7 +1,8 @@
 #pragma once
-// The settings a pre-training run is made with, as its checkpoints record them, and the
-// comparison of a checkpoint with a configuration: `pretrain --resume` refuses a checkpoint
-// made with other settings, `tune` pre-trains again instead of reusing it.
+// The settings a pre-training run is made with, as its checkpoints record them (and those
+// of fine-tuning, as its resume state records them), and the comparison of a checkpoint
+// with a configuration: `--resume` refuses a checkpoint made with other settings, `tune`
+// pre-trains again instead of reusing it.
 #include <map>
 #include <optional>
 #include <string>
