@@ -75,7 +75,8 @@ void trim_log(const std::string& path, const std::string& stage, int done, const
            r["epoch"].get<int>() <= done;
   });
   if (dropped > 0)
-    say(hooks, path + ": " + std::to_string(dropped) + " records after epoch " + std::to_string(done) + " dropped");
+    say(hooks, path + ": " + std::to_string(dropped) + " records " +
+                   (done > 0 ? "after epoch " + std::to_string(done) : "of an earlier run") + " dropped");
 }
 
 }  // namespace
@@ -133,6 +134,8 @@ PretrainRunResult run_pretrain(const RunConfig& c, const Dataset& d, const std::
     o.start_epoch = ep;
     say(hooks, "resuming from " + path + " (epoch " + std::to_string(ep) + ")");
     if (dist::is_root()) trim_log(run_dir + "/log.jsonl", "pretrain", ep, hooks);
+  } else if (dist::is_root()) {
+    trim_log(run_dir + "/log.jsonl", "pretrain", 0, hooks);  // a fresh run starts a fresh log
   }
   JsonlWriter log(dist::is_root() ? run_dir + "/log.jsonl" : "/dev/null");
   PretrainRunResult res;
@@ -194,6 +197,7 @@ FinetuneRunResult run_finetune(const RunConfig& c, const Dataset& d, const std::
     if (dist::is_root()) trim_log(run_dir + "/log.jsonl", "finetune", resumed.epochs_done, hooks);
   } else if (dist::is_root()) {
     clear_finetune_states(state_dir);  // of an earlier run in this run_dir
+    trim_log(run_dir + "/log.jsonl", "finetune", 0, hooks);  // and its log
   }
   FinetuneOptions o;
   o.epochs = c.epochs;
