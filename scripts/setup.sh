@@ -5,6 +5,7 @@ PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev nlohmann-json3-dev
       libspdlog-dev libfmt-dev libyaml-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev
       libbenchmark-dev libopenmpi-dev openmpi-bin libfaiss-dev)
 [ "${S3REC_WITH_TORCH:-0}" = 1 ] && PKGS+=(python3-torch python3-numpy)
+[ "${S3REC_WITH_FUZZ:-0}" = 1 ] && PKGS+=(clang libclang-rt-14-dev libomp-dev)  # make fuzz
 [ "${S3REC_WITH_PLOTS:-0}" = 1 ] && PKGS+=(python3-matplotlib python3-numpy)
 missing=()
 for p in "${PKGS[@]}"; do
