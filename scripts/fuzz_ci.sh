@@ -4,7 +4,8 @@
 # scratch copy of its corpus. Any crash, leak, timeout or OOM fails the script; the
 # input that caused it is left in $FUZZ_OUT/artifacts (default build-fuzz/fuzz-out).
 #   scripts/fuzz_ci.sh [SECONDS]           CI: one harness after the other
-#   FUZZ_PARALLEL=1 scripts/fuzz_ci.sh 1800  all harnesses at once, at nice 19 (the long run)
+#   FUZZ_PARALLEL=1 scripts/fuzz_ci.sh 1800  all harnesses at once, at nice 19, in fork mode
+#                                            (a finding is saved and fuzzing goes on): the long run
 # Logs: $FUZZ_OUT/NAME.log; summary: $FUZZ_OUT/summary.txt (docs/reliability.md, "Fuzzing").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ declare -A DICT=([item2attributes]=json [config]=yaml [tune_params]=tune [prepar
                  [http_api]=http)
 
 make fuzz JOBS="${JOBS:-$(nproc)}"
-mkdir -p "$OUT/artifacts"
+rm -rf "$OUT/artifacts" && mkdir -p "$OUT/artifacts"
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 # the limits that make a finding: 10 s for one input, 2 GiB resident, 1 GiB in one allocation
 LIMITS=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1)
@@ -28,10 +29,11 @@ for h in "${HARNESSES[@]}"; do
 done
 
 run() {  # NAME: fuzz for SECONDS_EACH on $OUT/corpus/NAME, seeded from fuzz/corpus/NAME
-  local h=$1 dict=()
+  local h=$1 dict=() fork=()
+  [ "${FUZZ_PARALLEL:-0}" = 1 ] && fork=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   mkdir -p "$OUT/corpus/$h"
   [ -n "${DICT[$h]:-}" ] && dict=(-dict=fuzz/dict/${DICT[$h]}.dict)
-  build-fuzz/fuzz_$h "${LIMITS[@]}" "${dict[@]}" -max_total_time="$SECONDS_EACH" \
+  build-fuzz/fuzz_$h "${LIMITS[@]}" "${dict[@]}" "${fork[@]}" -max_total_time="$SECONDS_EACH" \
     -artifact_prefix="$OUT/artifacts/$h-" "$OUT/corpus/$h" fuzz/corpus/$h > "$OUT/$h.log" 2>&1
 }
 
@@ -40,22 +42,23 @@ failed=()
 if [ "${FUZZ_PARALLEL:-0}" = 1 ]; then
   pids=()
   for h in "${HARNESSES[@]}"; do (renice -n 19 $BASHPID > /dev/null; run "$h") & pids+=($!); done
-  for i in "${!HARNESSES[@]}"; do wait "${pids[$i]}" || failed+=("${HARNESSES[$i]}"); done
+  for i in "${!HARNESSES[@]}"; do wait "${pids[$i]}" || true; done
 else
-  for h in "${HARNESSES[@]}"; do run "$h" || failed+=("$h"); done
+  for h in "${HARNESSES[@]}"; do run "$h" || true; done
 fi
+for h in "${HARNESSES[@]}"; do compgen -G "$OUT/artifacts/$h-*" > /dev/null && failed+=("$h") || true; done
 
+# the last status line: "#N  DONE cov: C ft: F corp: K/SIZE exec/s: E ..." or, in fork
+# mode, "#N: cov: C ft: F corp: K exec/s E oom/timeout/crash: a/b/c time: Ts ..."
 {
-  printf '%-16s %12s %8s %7s %7s %10s %8s\n' harness executions exec/s cov ft corpus rss_mb
+  printf '%-16s %12s %8s %7s %7s %7s %10s\n' harness executions exec/s cov ft corpus crashes
   for h in "${HARNESSES[@]}"; do
-    log=$OUT/$h.log
-    last=$(grep -E '^#[0-9]+' "$log" | tail -1)
-    printf '%-16s %12s %8s %7s %7s %10s %8s\n' "$h" \
-      "$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")" \
-      "$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")" \
-      "$(grep -oE 'cov: [0-9]+' <<<"$last" | cut -d' ' -f2)" "$(grep -oE 'ft: [0-9]+' <<<"$last" | cut -d' ' -f2)" \
-      "$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' <<<"$last" | cut -d' ' -f2)" \
-      "$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")"
+    last=$(grep -E '^#[0-9]+' "$OUT/$h.log" | tail -1)
+    field() { grep -oE "$1[: ]+[0-9]+" <<<"$last" | grep -oE '[0-9]+$' | tail -1; }
+    execs=$(grep -oE '^#[0-9]+' <<<"$last" | tr -d '#')
+    secs=$(field 'time'); [ -n "$secs" ] || secs=$SECONDS_EACH
+    printf '%-16s %12s %8s %7s %7s %7s %10s\n' "$h" "$execs" "$(( ${execs:-0} / (secs > 0 ? secs : 1) ))" \
+      "$(field cov)" "$(field ft)" "$(field corp)" "$(compgen -G "$OUT/artifacts/$h-*" | wc -l)"
   done
 } | tee "$OUT/summary.txt"
 if [ ${#failed[@]} -gt 0 ]; then
