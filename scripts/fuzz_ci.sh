@@ -4,8 +4,8 @@
 # scratch copy of its corpus. Any crash, leak, timeout or OOM fails the script; the
 # input that caused it is left in $FUZZ_OUT/artifacts (default build-fuzz/fuzz-out).
 #   scripts/fuzz_ci.sh [SECONDS]           CI: one harness after the other
-#   FUZZ_PARALLEL=1 scripts/fuzz_ci.sh 1800  all harnesses at once, at nice 19, in fork mode
-#                                            (a finding is saved and fuzzing goes on): the long run
+#   FUZZ_PARALLEL=1 scripts/fuzz_ci.sh 1800  all harnesses at once, at nice 19, each restarted
+#                                            after a finding until the time is up: the long run
 # Logs: $FUZZ_OUT/NAME.log; summary: $FUZZ_OUT/summary.txt (docs/reliability.md, "Fuzzing").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +29,17 @@ for h in "${HARNESSES[@]}"; do
 done
 
 run() {  # NAME: fuzz for SECONDS_EACH on $OUT/corpus/NAME, seeded from fuzz/corpus/NAME
-  local h=$1 dict=() fork=()
-  [ "${FUZZ_PARALLEL:-0}" = 1 ] && fork=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  local h=$1 dict=() end=$((SECONDS + SECONDS_EACH)) left
   mkdir -p "$OUT/corpus/$h"
   [ -n "${DICT[$h]:-}" ] && dict=(-dict=fuzz/dict/${DICT[$h]}.dict)
-  build-fuzz/fuzz_$h "${LIMITS[@]}" "${dict[@]}" "${fork[@]}" -max_total_time="$SECONDS_EACH" \
-    -artifact_prefix="$OUT/artifacts/$h-" "$OUT/corpus/$h" fuzz/corpus/$h > "$OUT/$h.log" 2>&1
+  : > "$OUT/$h.log"
+  # a finding ends a libFuzzer process; in the long run the next one goes on from the corpus
+  # (fork mode would too, but its per-job start-up costs more than it fuzzes on a busy machine)
+  while left=$((end - SECONDS)); [ "$left" -gt 0 ]; do
+    build-fuzz/fuzz_$h "${LIMITS[@]}" "${dict[@]}" -max_total_time="$left" \
+      -artifact_prefix="$OUT/artifacts/$h-" "$OUT/corpus/$h" fuzz/corpus/$h >> "$OUT/$h.log" 2>&1 && break
+    [ "${FUZZ_PARALLEL:-0}" = 1 ] || break
+  done
 }
 
 echo "== fuzzing each harness for $SECONDS_EACH s"
@@ -48,17 +53,17 @@ else
 fi
 for h in "${HARNESSES[@]}"; do compgen -G "$OUT/artifacts/$h-*" > /dev/null && failed+=("$h") || true; done
 
-# the last status line: "#N  DONE cov: C ft: F corp: K/SIZE exec/s: E ..." or, in fork
-# mode, "#N: cov: C ft: F corp: K exec/s E oom/timeout/crash: a/b/c time: Ts ..."
+# executions: summed over the processes of a harness; cov, ft and corpus: the last
+# status line ("#N ... cov: C ft: F corp: K/SIZE ...") of the last process
 {
-  printf '%-16s %12s %8s %7s %7s %7s %10s\n' harness executions exec/s cov ft corpus crashes
+  printf '%-16s %12s %8s %7s %7s %7s %9s %9s\n' harness executions exec/s cov ft corpus processes findings
   for h in "${HARNESSES[@]}"; do
-    last=$(grep -E '^#[0-9]+' "$OUT/$h.log" | tail -1)
-    field() { grep -oE "$1[: ]+[0-9]+" <<<"$last" | grep -oE '[0-9]+$' | tail -1; }
-    execs=$(grep -oE '^#[0-9]+' <<<"$last" | tr -d '#')
-    secs=$(field 'time'); [ -n "$secs" ] || secs=$SECONDS_EACH
-    printf '%-16s %12s %8s %7s %7s %7s %10s\n' "$h" "$execs" "$(( ${execs:-0} / (secs > 0 ? secs : 1) ))" \
-      "$(field cov)" "$(field ft)" "$(field corp)" "$(compgen -G "$OUT/artifacts/$h-*" | wc -l)"
+    log=$OUT/$h.log
+    last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+    field() { grep -oE "$1: [0-9]+" <<<"$last" | grep -oE '[0-9]+$'; }
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | awk '{s += $1} END {print s + 0}')
+    printf '%-16s %12s %8s %7s %7s %7s %9s %9s\n' "$h" "$execs" "$((execs / SECONDS_EACH))" "$(field cov)" \
+      "$(field ft)" "$(field corp)" "$(grep -c '^INFO: Seed:' "$log")" "$(compgen -G "$OUT/artifacts/$h-*" | wc -l)"
   done
 } | tee "$OUT/summary.txt"
 if [ ${#failed[@]} -gt 0 ]; then
