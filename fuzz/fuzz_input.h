@@ -13,11 +13,15 @@
 
 namespace s3rec::fuzz {
 
-// A directory of this process, removed at exit (in /dev/shm when there is one: no disk I/O).
+// A directory of this process, removed at a normal exit; under $S3REC_FUZZ_TMP when set (a
+// crash or timeout leaves it behind: scripts/fuzz_ci.sh points this at a directory of its
+// own and removes that), else in /dev/shm when there is one (no disk I/O), else in /tmp.
 inline const std::string& scratch_dir() {
   // never destroyed: the exit handler below needs it after static destructors have run
   static const std::string* dir = [] {
-    std::string tmpl = std::filesystem::exists("/dev/shm") ? "/dev/shm/s3rec-fuzz-XXXXXX" : "/tmp/s3rec-fuzz-XXXXXX";
+    const char* base = std::getenv("S3REC_FUZZ_TMP");
+    std::string tmpl = std::string(base && *base ? base : std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp") +
+                       "/s3rec-fuzz-XXXXXX";
     if (!mkdtemp(tmpl.data())) {
       std::perror("mkdtemp");
       std::abort();

@@ -18,6 +18,10 @@ declare -A DICT=([item2attributes]=json [config]=yaml [tune_params]=tune [prepar
 make fuzz JOBS="${JOBS:-$(nproc)}"
 rm -rf "$OUT/artifacts" && mkdir -p "$OUT/artifacts"
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+# the harnesses' scratch files (left behind by inputs that crash), removed on exit
+S3REC_FUZZ_TMP=$(mktemp -d "$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )/s3rec-fuzz-ci.XXXXXX")
+export S3REC_FUZZ_TMP
+trap 'rm -rf "$S3REC_FUZZ_TMP"' EXIT
 # the limits that make a finding: 10 s for one input, 2 GiB resident, 1 GiB in one allocation
 LIMITS=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1)
 
