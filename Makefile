@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup build test demo bench clean
+.PHONY: setup build test demo bench fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,14 @@ demo: build
 
 bench: build
 	@$(BUILD)/bench_pretrain_step
+
+# libFuzzer harnesses (fuzz/, clang++, ASan+UBSan) in build-fuzz; docs/reliability.md, "Fuzzing".
+fuzz: setup
+	@S3REC_WITH_FUZZ=1 bash scripts/setup.sh
+	@cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DS3REC_FUZZ=ON \
+	  -DS3REC_BUILD_TESTS=OFF -DS3REC_BUILD_BENCH=OFF -DS3REC_WITH_MPI=OFF > build-fuzz.configure.log \
+	  || (cat build-fuzz.configure.log; exit 1)
+	@cmake --build build-fuzz -j$(JOBS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD).configure.log

@@ -211,11 +211,15 @@ RunConfig load_run_config(const std::vector<std::string>& files,
     if (!root.IsMap()) throw ConfigError(f + ": expected a mapping of key: value");
     for (const auto& kv : root) {
       const std::string where = f + ":" + std::to_string(kv.first.Mark().line + 1) + ": ";
+      if (!kv.first.IsScalar()) throw ConfigError(where + "a key must be a plain name");
       const std::string name = kv.first.as<std::string>();
       const Key& k = find_key(name, where);
       std::string v;
       if (kv.second.IsSequence()) {
-        for (const auto& x : kv.second) v += (v.empty() ? "" : ",") + x.as<std::string>();
+        for (const auto& x : kv.second) {
+          if (!x.IsScalar()) throw ConfigError(where + name + ": expected a list of plain values");
+          v += (v.empty() ? "" : ",") + x.as<std::string>();
+        }
       } else if (kv.second.IsScalar()) {
         v = kv.second.as<std::string>();
       } else if (!kv.second.IsNull()) {
