@@ -4,7 +4,12 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup build test demo bench clean
+# Sanitized builds in their own directories (docs/reliability.md, "Sanitizers").
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+SAN_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DS3REC_BUILD_BENCH=OFF
+
+.PHONY: setup build test demo bench clean check-sanitize check-tsan
 
 setup:
 	@bash scripts/setup.sh
@@ -22,5 +27,20 @@ demo: build
 bench: build
 	@$(BUILD)/bench_pretrain_step
 
+# the whole suite under AddressSanitizer + LeakSanitizer + UndefinedBehaviorSanitizer
+check-sanitize: setup
+	@cmake -S . -B $(ASAN_BUILD) $(SAN_FLAGS) -DS3REC_SANITIZE=address,undefined $(CMAKE_FLAGS) > $(ASAN_BUILD).configure.log || (cat $(ASAN_BUILD).configure.log; exit 1)
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@cd $(ASAN_BUILD) && OMP_NUM_THREADS=$(JOBS) ctest --output-on-failure -j1 --timeout 1800
+
+# ThreadSanitizer, built with clang: LLVM's libomp loads libarcher, which tells TSan about OpenMP's
+# synchronisation (GCC's libgomp is not instrumented and gives false reports)
+TSAN_TESTS ?= HttpServer.*:HttpApi.*:Recommender.*:ItemIndex.*
+check-tsan:
+	@S3REC_WITH_CLANG=1 bash scripts/setup.sh
+	@cmake -S . -B $(TSAN_BUILD) $(SAN_FLAGS) -DCMAKE_CXX_COMPILER=clang++ -DS3REC_SANITIZE=thread -DS3REC_WITH_MPI=OFF $(CMAKE_FLAGS) > $(TSAN_BUILD).configure.log || (cat $(TSAN_BUILD).configure.log; exit 1)
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target s3rec_tests
+	@cd $(TSAN_BUILD) && OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive ./s3rec_tests --gtest_filter='$(TSAN_TESTS)'
+
 clean:
-	rm -rf $(BUILD) $(BUILD).configure.log
+	rm -rf $(BUILD) $(BUILD).configure.log $(ASAN_BUILD) $(ASAN_BUILD).configure.log $(TSAN_BUILD) $(TSAN_BUILD).configure.log

@@ -5,6 +5,8 @@ PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev nlohmann-json3-dev
       libspdlog-dev libfmt-dev libyaml-cpp-dev libcpp-httplib-dev libgtest-dev libgmock-dev
       libbenchmark-dev libopenmpi-dev openmpi-bin libfaiss-dev)
 [ "${S3REC_WITH_TORCH:-0}" = 1 ] && PKGS+=(python3-torch python3-numpy)
+# make check-tsan: clang with its sanitizer runtimes and LLVM's OpenMP runtime (libarcher)
+[ "${S3REC_WITH_CLANG:-0}" = 1 ] && PKGS+=(clang libclang-rt-dev libomp-dev)
 [ "${S3REC_WITH_PLOTS:-0}" = 1 ] && PKGS+=(python3-matplotlib python3-numpy)
 missing=()
 for p in "${PKGS[@]}"; do
