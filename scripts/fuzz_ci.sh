@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (make fuzz -> build-fuzz), replays every checked-in
+# Builds the libFuzzer harnesses (make fuzz -> build-asan, the sanitized build), replays every checked-in
 # input of fuzz/corpus/NAME, then fuzzes each harness for SECONDS (default 15) on a
 # scratch copy of its corpus. Any crash, leak, timeout or OOM fails the script; the
-# input that caused it is left in $FUZZ_OUT/artifacts (default build-fuzz/fuzz-out).
+# input that caused it is left in $FUZZ_OUT/artifacts (default build-asan/fuzz-out).
 #   scripts/fuzz_ci.sh [SECONDS]           CI: one harness after the other
 #   FUZZ_PARALLEL=1 scripts/fuzz_ci.sh 1800  all harnesses at once, at nice 19, each restarted
 #                                            after a finding until the time is up: the long run
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-15}
-OUT=${FUZZ_OUT:-build-fuzz/fuzz-out}
+OUT=${FUZZ_OUT:-build-asan/fuzz-out}
 HARNESSES=(reference item2attributes recbole config tune_params prepare checkpoint http_api)
 declare -A DICT=([item2attributes]=json [config]=yaml [tune_params]=tune [prepare]=prepare [checkpoint]=checkpoint
                  [http_api]=http)
@@ -27,7 +27,7 @@ LIMITS=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=
 
 echo "== replaying fuzz/corpus"
 for h in "${HARNESSES[@]}"; do
-  build-fuzz/fuzz_$h "${LIMITS[@]}" -artifact_prefix="$OUT/artifacts/$h-" fuzz/corpus/$h/* > "$OUT/$h.replay.log" 2>&1 ||
+  build-asan/fuzz_$h "${LIMITS[@]}" -artifact_prefix="$OUT/artifacts/$h-" fuzz/corpus/$h/* > "$OUT/$h.replay.log" 2>&1 ||
     { tail -40 "$OUT/$h.replay.log"; echo "fuzz_ci: replaying fuzz/corpus/$h failed"; exit 1; }
   echo "  $h: $(ls fuzz/corpus/$h | wc -l) inputs ok"
 done
@@ -40,7 +40,7 @@ run() {  # NAME: fuzz for SECONDS_EACH on $OUT/corpus/NAME, seeded from fuzz/cor
   # a finding ends a libFuzzer process; in the long run the next one goes on from the corpus
   # (fork mode would too, but its per-job start-up costs more than it fuzzes on a busy machine)
   while left=$((end - SECONDS)); [ "$left" -gt 0 ]; do
-    build-fuzz/fuzz_$h "${LIMITS[@]}" "${dict[@]}" -max_total_time="$left" \
+    build-asan/fuzz_$h "${LIMITS[@]}" "${dict[@]}" -max_total_time="$left" \
       -artifact_prefix="$OUT/artifacts/$h-" "$OUT/corpus/$h" fuzz/corpus/$h >> "$OUT/$h.log" 2>&1 && break
     [ "${FUZZ_PARALLEL:-0}" = 1 ] || break
   done
