@@ -13,15 +13,17 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "serve_workload.h"
+
 namespace {
+
+using serve_workload::percentile;
 
 using Clock = std::chrono::steady_clock;
 
@@ -38,11 +40,7 @@ struct Options {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const size_t eq = a.find('=');
-    if (a.rfind("--", 0) != 0 || eq == std::string::npos) throw std::invalid_argument("expected --key=value: " + a);
-    const std::string k = a.substr(2, eq - 2), v = a.substr(eq + 1);
+  for (const auto& [k, v] : serve_workload::key_values(argc, argv)) {
     if (k == "host") o.host = v;
     else if (k == "port") o.port = std::stoi(v);
     else if (k == "rate") o.rate = std::stod(v);
@@ -57,33 +55,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// Request bodies: the last 50 items of each history line.
-std::vector<std::string> bodies(const Options& o) {
-  std::vector<std::string> out;
-  std::ifstream in(o.histories);
-  if (!o.histories.empty() && !in) throw std::runtime_error(o.histories + ": cannot open");
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream ls(line);
-    std::vector<long long> items;
-    std::string t;
-    if (o.drop_first) ls >> t;
-    while (ls >> t) items.push_back(std::stoll(t));
-    if (items.empty()) continue;
-    if (items.size() > 50) items.erase(items.begin(), items.end() - 50);
-    out.push_back(nlohmann::json{{"items", items}, {"k", o.k}}.dump());
-  }
-  if (out.empty())
-    for (int i = 1; i <= 100; ++i) out.push_back(nlohmann::json{{"items", {i, i + 1, i + 2}}, {"k", o.k}}.dump());
-  return out;
-}
-
-double pct(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  const size_t i = std::min(v.size() - 1, size_t(p / 100.0 * double(v.size())));
-  std::nth_element(v.begin(), v.begin() + long(i), v.end());
-  return v[i];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,7 +65,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_serve: %s\n", e.what());
     return 2;
   }
-  const std::vector<std::string> reqs = bodies(o);
+  const std::vector<std::string> reqs = serve_workload::request_bodies(o.histories, o.drop_first, o.k);
   const long total = long(o.rate * o.seconds);
   const double interval = 1.0 / o.rate;  // seconds between scheduled sends (all connections)
   std::vector<std::vector<double>> lat(size_t(o.connections));
@@ -123,7 +94,8 @@ int main(int argc, char** argv) {
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   const double ok = double(all.size());
   const double mean = all.empty() ? 0 : std::accumulate(all.begin(), all.end(), 0.0) / ok;
-  const double p50 = pct(all, 50), p90 = pct(all, 90), p99 = pct(all, 99), p999 = pct(all, 99.9);
+  const double p50 = percentile(all, 50), p90 = percentile(all, 90), p99 = percentile(all, 99),
+               p999 = percentile(all, 99.9);
   const double mx = all.empty() ? 0 : *std::max_element(all.begin(), all.end());
   std::printf("requests %ld (%ld errors) in %.1f s: %.0f req/s offered, %.0f req/s answered\n", total, errors.load(),
               wall, o.rate, ok / wall);

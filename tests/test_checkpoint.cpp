@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
 
 #include "s3rec/checkpoint.h"
 #include "s3rec/safetensors.h"
@@ -142,4 +144,169 @@ TEST(Checkpoint, ResumedPretrainingMatchesUninterrupted) {
   pretrain(resumed, a3, d, po, {}, {});
   EXPECT_EQ(resumed.params().values(), straight.params().values());
   EXPECT_EQ(a3.steps(), a1.steps());
+}
+
+// Checkpoints that must be refused with an error naming the file and the problem: a
+// tensor of the wrong dtype or shape, a missing tensor, tensors whose data overlap, a
+// corrupt or mismatched optimizer file, a missing `steps` entry.
+namespace {
+
+// A checkpoint with optimizer state after one step.
+std::string good_checkpoint(const std::string& name) {
+  S3RecModel m(small());
+  m.init_weights(3);
+  Optimizer o(m.params(), AdamConfig{});
+  m.params().grads().assign(m.params().dense_total(), 0.25f);
+  o.step();
+  o.catch_up_all();
+  const std::string p = tmp(name);
+  save_checkpoint(p, m, {{"epoch", "1"}}, &o);
+  return p;
+}
+
+// load_checkpoint's error for path (with an optimizer when with_optim); "" when it loads.
+std::string load_error(const std::string& path, bool with_optim = false) {
+  S3RecModel m(small());
+  Optimizer o(m.params(), AdamConfig{});
+  try {
+    load_checkpoint(path, m, with_optim ? &o : nullptr);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+#define EXPECT_HAS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
+// The file at path rewritten with f's tensors and metadata changed by edit.
+void rewrite(const std::string& path, const std::function<void(StFile&)>& edit) {
+  StFile f = read_safetensors(path);
+  edit(f);
+  write_safetensors(path, f);
+}
+
+}  // namespace
+
+TEST(CheckpointErrors, WrongDtypeIsRefusedNamingTensorAndFile) {
+  const std::string p = good_checkpoint("dtype.safetensors");
+  ASSERT_EQ(load_error(p), "");
+  rewrite(p, [](StFile& f) { f.tensors.at("LayerNorm.weight").dtype = "I32"; });  // same bytes, read as integers
+  const std::string e = load_error(p);
+  EXPECT_HAS(e, p);
+  EXPECT_HAS(e, "LayerNorm.weight has dtype I32");
+  EXPECT_HAS(e, "expected F32 [8]");
+}
+
+TEST(CheckpointErrors, WrongShapeIsRefusedNamingTensorAndFile) {
+  const std::string p = good_checkpoint("shape.safetensors");
+  rewrite(p, [](StFile& f) { f.tensors.at("item_embeddings.weight").shape = {8, 22}; });  // transposed, same size
+  const std::string e = load_error(p);
+  EXPECT_HAS(e, p);
+  EXPECT_HAS(e, "item_embeddings.weight has dtype F32 and shape [8, 22], expected F32 [22, 8]");
+}
+
+TEST(CheckpointErrors, MissingTensorIsRefused) {
+  const std::string p = good_checkpoint("missing.safetensors");
+  rewrite(p, [](StFile& f) { f.tensors.erase("item_encoder.layer.1.intermediate.dense_2.bias"); });
+  const std::string e = load_error(p);
+  EXPECT_HAS(e, p);
+  EXPECT_HAS(e, "tensor item_encoder.layer.1.intermediate.dense_2.bias is missing");
+}
+
+TEST(CheckpointErrors, OverlappingTensorDataIsRefused) {
+  // two tensors whose data offsets share bytes: a hand-written header (write_safetensors
+  // never produces one)
+  const nlohmann::json header = {{"a", {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {0, 16}}}},
+                                 {"b", {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {8, 24}}}}};
+  std::string h = header.dump();
+  while (h.size() % 8) h += ' ';
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[size_t(i)] = char((h.size() >> (8 * i)) & 0xFF);
+  bytes += h + std::string(24, '\1');
+  const std::string p = tmp("overlap.safetensors");
+  std::ofstream(p, std::ios::binary) << bytes;
+  try {
+    read_safetensors(p);
+    FAIL() << "overlapping tensors were accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_HAS(e.what(), p);
+    EXPECT_HAS(e.what(), "overlapping tensors");
+  }
+  // the same layout without the overlap loads
+  const nlohmann::json apart = {{"a", {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {0, 16}}}},
+                                {"b", {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {16, 24}}}}};
+  h = apart.dump();
+  while (h.size() % 8) h += ' ';
+  for (int i = 0; i < 8; ++i) bytes[size_t(i)] = char((h.size() >> (8 * i)) & 0xFF);
+  std::ofstream(p, std::ios::binary) << bytes.substr(0, 8) + h + std::string(24, '\1');
+  EXPECT_EQ(read_safetensors(p).tensors.size(), 2u);
+}
+
+TEST(CheckpointErrors, CorruptOptimizerFileIsRefusedNamingIt) {
+  const std::string p = good_checkpoint("optim.safetensors");
+  const std::string op = optimizer_path(p);
+  ASSERT_EQ(load_error(p, true), "");
+  const std::string bytes = [&] {
+    std::ifstream in(op, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }();
+  // truncated in its data, and garbage in its header
+  std::ofstream(op, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
+  std::string e = load_error(p, true);
+  EXPECT_HAS(e, op);
+  std::string bad = bytes;
+  bad[8] = '#';  // the header's opening brace
+  std::ofstream(op, std::ios::binary) << bad;
+  e = load_error(p, true);
+  EXPECT_HAS(e, op);
+  EXPECT_HAS(e, "corrupt header");
+  // a moment tensor of the wrong size
+  std::ofstream(op, std::ios::binary) << bytes;
+  rewrite(op, [](StFile& f) {
+    StTensor& t = f.tensors.at("exp_avg.LayerNorm.bias");
+    t.shape = {4};
+    t.bytes.resize(16);
+  });
+  e = load_error(p, true);
+  EXPECT_HAS(e, op);
+  EXPECT_HAS(e, "exp_avg.LayerNorm.bias missing or of the wrong size");
+  // and no optimizer file at all
+  fs::remove(op);
+  e = load_error(p, true);
+  EXPECT_HAS(e, op);
+  EXPECT_HAS(e, "optimizer state missing");
+}
+
+TEST(CheckpointErrors, MissingOrBadStepsEntryNamesFileAndKey) {
+  const std::string p = good_checkpoint("steps.safetensors");
+  const std::string op = optimizer_path(p);
+  rewrite(op, [](StFile& f) { f.metadata.erase("steps"); });
+  std::string e = load_error(p, true);
+  EXPECT_HAS(e, op);
+  EXPECT_HAS(e, "'steps'");
+  rewrite(op, [](StFile& f) { f.metadata["steps"] = "many"; });
+  e = load_error(p, true);
+  EXPECT_HAS(e, op);
+  EXPECT_HAS(e, "'steps'");
+}
+
+TEST(CheckpointErrors, OptimizerFileOfAnotherCheckpointIsRefused) {
+  // the model file records the optimizer's step count; an optimizer file of another save
+  // (a run killed between the two writes of a checkpoint it was overwriting) is refused
+  const std::string p = good_checkpoint("pair.safetensors");
+  S3RecModel m(small());
+  m.init_weights(3);
+  Optimizer o(m.params(), AdamConfig{});
+  for (int i = 0; i < 2; ++i) {
+    m.params().grads().assign(m.params().dense_total(), 0.5f);
+    o.step();
+  }
+  o.catch_up_all();
+  const std::string other = tmp("other.safetensors");
+  save_checkpoint(other, m, {}, &o);
+  fs::copy_file(optimizer_path(other), optimizer_path(p), fs::copy_options::overwrite_existing);
+  const std::string e = load_error(p, true);
+  EXPECT_HAS(e, optimizer_path(p));
+  EXPECT_HAS(e, "after 2 steps");
+  EXPECT_HAS(e, "saved after 1");
 }

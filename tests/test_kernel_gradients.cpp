@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <numbers>
 #include <numeric>
 
 #include "gradcheck.h"
@@ -351,6 +352,30 @@ TEST(KernelGrad, CausalAttentionIgnoresFutureKeys) {
   EXPECT_NE(ctx1[3 * d], ctx2[3 * d]);
 }
 
+namespace {
+
+// (f(x), f'(x)) of an activation from its definition, in double.
+std::pair<double, double> activation_in_double(Activation a, double x) {
+  const double s = 1.0 / (1.0 + std::exp(-x));
+  switch (a) {
+    case Activation::Gelu: {
+      const double cdf = 0.5 * (1.0 + std::erf(x / std::sqrt(2.0)));
+      return {x * cdf, cdf + x * std::exp(-0.5 * x * x) / std::sqrt(2.0 * std::numbers::pi)};
+    }
+    case Activation::Relu:
+      return {x > 0 ? x : 0.0, x > 0 ? 1.0 : 0.0};
+    case Activation::Swish:
+      return {x * s, s + x * s * (1.0 - s)};
+    case Activation::Tanh:
+      return {std::tanh(x), 1.0 - std::tanh(x) * std::tanh(x)};
+    case Activation::Sigmoid:
+      return {s, s * (1.0 - s)};
+  }
+  return {0.0, 0.0};
+}
+
+}  // namespace
+
 // Logits far beyond exp's range (they occur late in AAP/MAP training) stay finite in the
 // vectorised fast-math kernels, and agree with the scalar definition: this produced NaN
 // gradients in Beauty pre-training (epoch 7) before exp's argument was capped.
@@ -380,6 +405,29 @@ TEST(KernelGrad, ExtremeLogitsStayFinite) {
     for (size_t i = 0; i < x.size(); ++i) {
       EXPECT_TRUE(std::isfinite(y[i])) << activation_name(a) << " " << x[i];
       EXPECT_TRUE(std::isfinite(dx[i])) << activation_name(a) << " " << x[i];
+      // and the values are right, not only finite: the definition in double
+      const auto [want_y, want_dx] = activation_in_double(a, x[i]);
+      EXPECT_NEAR(y[i], want_y, 1e-6 + 1e-5 * std::fabs(want_y)) << activation_name(a) << "(" << x[i] << ")";
+      EXPECT_NEAR(dx[i], want_dx, 1e-6 + 1e-5 * std::fabs(want_dx)) << activation_name(a) << "'(" << x[i] << ")";
     }
+  }
+  // the limits at +-1e4, written out: (activation, x, value, derivative)
+  const struct {
+    Activation a;
+    float x, y, dx;
+  } limits[] = {
+      {Activation::Relu, 1e4f, 1e4f, 1.0f},    {Activation::Relu, -1e4f, 0.0f, 0.0f},
+      {Activation::Tanh, 1e4f, 1.0f, 0.0f},    {Activation::Tanh, -1e4f, -1.0f, 0.0f},
+      {Activation::Sigmoid, 1e4f, 1.0f, 0.0f}, {Activation::Sigmoid, -1e4f, 0.0f, 0.0f},
+      {Activation::Gelu, 1e4f, 1e4f, 1.0f},    {Activation::Gelu, -1e4f, 0.0f, 0.0f},
+      {Activation::Swish, 1e4f, 1e4f, 1.0f},   {Activation::Swish, -1e4f, 0.0f, 0.0f},
+  };
+  for (const auto& l : limits) {
+    float y = 0, dx = 0;
+    const float dy = 1.0f;
+    activation_forward(l.a, &l.x, &y, 1);
+    activation_backward(l.a, &l.x, &y, &dy, &dx, 1);
+    EXPECT_NEAR(y, l.y, 1e-30) << activation_name(l.a) << "(" << l.x << ")";
+    EXPECT_NEAR(dx, l.dx, 1e-30) << activation_name(l.a) << "'(" << l.x << ")";
   }
 }

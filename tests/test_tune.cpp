@@ -8,12 +8,17 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
+#include "s3rec/checkpoint.h"
 #include "s3rec/config.h"
 #include "s3rec/dataset.h"
 #include "s3rec/tune.h"
+#include "run_s3rec.h"
 
 using namespace s3rec;
+using namespace s3rec::testing;
 namespace fs = std::filesystem;
 
 TEST(Tune, ParsesEveryKind) {
@@ -59,6 +64,7 @@ TEST(Tune, ParamsFileErrorsNameTheLine) {
   }
   try {
     parse_search_space_text("\nloss_type pick [BCE]\n", "p.txt");
+    ADD_FAILURE() << "accepted an unknown kind";
   } catch (const DataError& e) {
     EXPECT_EQ(e.line(), 2);
   }
@@ -85,6 +91,25 @@ TEST(Tune, ExhaustiveAndRandomTrials) {
     EXPECT_GE(hs, 32);
     EXPECT_LE(hs, 128);
   }
+  // uniform: lo + u (hi - lo), spread over the whole range, not rounded to a grid
+  const auto uni = parse_search_space_text("mask_ratio uniform 0.1, 0.5\n", "u");
+  const auto ru = random_trials(uni, 40, 3);
+  ASSERT_EQ(ru.size(), 40u);
+  double lo = 1, hi = 0;
+  std::set<std::string> distinct;
+  for (const Trial& t : ru) {
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(t[0].first, "mask_ratio");
+    const double v = std::stod(t[0].second);
+    EXPECT_GE(v, 0.1);
+    EXPECT_LE(v, 0.5);
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    distinct.insert(t[0].second);
+  }
+  EXPECT_LT(lo, 0.15) << "40 uniform draws reach the bottom tenth of [0.1, 0.5]";
+  EXPECT_GT(hi, 0.45) << "and the top tenth";
+  EXPECT_EQ(distinct.size(), 40u);
   // a grid smaller than max_trials: repeats are dropped
   EXPECT_EQ(random_trials(grid, 50, 1).size(), 6u);
 }
@@ -109,14 +134,13 @@ TEST(Tune, SearchOnTinyDataSharesOnePretrainingAndRanksTrials) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "params.txt") << "pretrain_epochs choice [1, 2]\nloss_type choice ['BCE', 'BPR']\n";
-  const std::string bin = std::string(S3REC_BINARY_DIR) + "/s3rec";
   const std::string data = (dir / "data").string();
-  const std::string cmd = "OMP_NUM_THREADS=1 " + bin + " generate --output=" + data +
-                          " --users=120 --items=150 --clusters=4 >/dev/null 2>&1 && OMP_NUM_THREADS=1 " + bin +
-                          " tune --params_file=" + (dir / "params.txt").string() + " --data_path=" + data +
-                          " --dataset=synthetic --hidden_size=16 --inner_size=32 --epochs=2 --tune_dir=" +
-                          (dir / "t").string() + " >" + (dir / "out.txt").string() + " 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_EQ(s3rec_run("generate --output=" + data + " --users=120 --items=150 --clusters=4", dir / "gen.txt").code, 0);
+  const std::string tune = "tune --params_file=" + (dir / "params.txt").string() + " --data_path=" + data +
+                           " --dataset=synthetic --hidden_size=16 --inner_size=32 --epochs=2 --tune_dir=" +
+                           (dir / "t").string();
+  Outcome r = s3rec_run(tune, dir / "out.txt");
+  ASSERT_EQ(r.code, 0) << r.out;
   int pre_dirs = 0, trial_dirs = 0;
   for (const auto& e : fs::directory_iterator(dir / "t")) {
     const std::string n = e.path().filename().string();
@@ -150,4 +174,74 @@ TEST(Tune, SearchOnTinyDataSharesOnePretrainingAndRanksTrials) {
   EXPECT_EQ(std::to_string(best.pretrain_epochs), rows[0]["params"]["pretrain_epochs"].get<std::string>());
   EXPECT_EQ(best.loss_type, rows[0]["params"]["loss_type"].get<std::string>());
   EXPECT_EQ(best.hidden_size, 16);
+  // each trial fine-tuned from its own epoch of the shared pre-training
+  const fs::path pre = dir / "t" / "pretrain-0";
+  for (const auto& row : rows) {
+    const RunConfig tc = load_run_config({row["run_dir"].get<std::string>() + "/config.yaml"}, {});
+    const std::string want =
+        (pre / ("S3Rec-synthetic-" + row["params"]["pretrain_epochs"].get<std::string>() + ".safetensors")).string();
+    EXPECT_EQ(tc.pre_model_path, want);
+    EXPECT_NE(r.out.find("initialised from " + want), std::string::npos);
+  }
+
+  // run again (trial 1 only): the pre-training is reused, and it is the one loaded: the
+  // checkpoint is untouched and the (deterministic) fine-tuning gives the same metrics
+  const fs::path pre1 = pre / "S3Rec-synthetic-1.safetensors";
+  const std::string pre1_bytes = file_bytes(pre1);
+  const nlohmann::json trial1 = read_json(dir / "t" / "trial-1" / "final.json");
+  r = s3rec_run(tune + " --max_trials=1", dir / "out2.txt");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("reused"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("tune: pre-training"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("initialised from " + pre1.string()), std::string::npos) << r.out;
+  EXPECT_TRUE(file_bytes(pre1) == pre1_bytes) << "the reused checkpoint was rewritten";
+  EXPECT_EQ(read_json(dir / "t" / "trial-1" / "final.json"), trial1);
+
+  // a search with other pre-training settings does not reuse it: the checkpoints of the old
+  // settings are removed and the pre-training is redone with the new ones
+  for (const std::string other : {"--mask_ratio=0.3", "--hidden_act=relu"}) {
+    const std::string key = other.substr(2, other.find('=') - 2);
+    r = s3rec_run(tune + " --max_trials=1 " + other, dir / "out3.txt");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("was made with " + key + "="), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("tune: pre-training"), std::string::npos) << r.out;
+    EXPECT_TRUE(file_bytes(pre1) != pre1_bytes) << other << ": the checkpoint of the old settings is still there";
+    EXPECT_FALSE(fs::exists(pre / "S3Rec-synthetic-2.safetensors")) << "a checkpoint of the old settings is left";
+  }
+  // an unreadable checkpoint (a run killed mid-write) is not reused either
+  std::ofstream(pre1, std::ios::binary) << "not a checkpoint";
+  r = s3rec_run(tune + " --max_trials=1 --hidden_act=relu", dir / "out4.txt");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("is not reused (" + pre1.string()), std::string::npos) << r.out;
+  const CheckpointMeta meta = read_checkpoint_meta(pre1.string());
+  EXPECT_DOUBLE_EQ(std::stod(meta.extra.at("mask_ratio")), 0.2);
+  EXPECT_EQ(meta.config.hidden_act, Activation::Relu);
+  EXPECT_NE(read_json(dir / "t" / "trial-1" / "final.json"), trial1);
+}
+
+TEST(Tune, RefusesToRankTrialsEvaluatedWithDifferentProtocols) {
+  const fs::path dir = fs::temp_directory_path() / "s3rec_tune_protocols";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "params.txt") << "eval_mode choice [sampled, full]\nloss_type choice [BCE]\n";
+  const Outcome r = s3rec_run("tune --params_file=" + (dir / "params.txt").string() + " --data_path=" +
+                              (dir / "nowhere").string() + " --dataset=synthetic --tune_dir=" + (dir / "t").string(),
+                          dir / "out.txt");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("different protocols (eval_mode sampled and full)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("run one search per eval_mode"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "t" / "pretrain-0")) << "refused before any training";
+}
+
+TEST(Tune, RefusesToRankTrialsSelectedOnDifferentMetrics) {
+  const fs::path dir = fs::temp_directory_path() / "s3rec_tune_valid_metrics";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "params.txt") << "valid_metric choice [MRR, NDCG@10]\n";
+  const Outcome r = s3rec_run("tune --params_file=" + (dir / "params.txt").string() + " --data_path=" +
+                              (dir / "nowhere").string() + " --dataset=synthetic --tune_dir=" + (dir / "t").string(),
+                          dir / "out.txt");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("different metrics (valid_metric MRR and NDCG@10)"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "t" / "pretrain-0")) << "refused before any training";
 }

@@ -12,6 +12,9 @@ namespace s3rec::dist {
 // variables are present); call first thing in main. finalize() at exit.
 void init(int* argc, char*** argv);
 void finalize();
+// Ends every rank of the job (MPI_Abort) with this exit code: an error on one rank must not
+// leave the others waiting in a collective. Returns only when there is no MPI job.
+void abort_job(int code);
 
 int rank();   // 0 without MPI
 int size();   // 1 without MPI

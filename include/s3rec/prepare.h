@@ -11,6 +11,7 @@
 //   attributes: by first appearance over items 1..N, fields in the order given
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "s3rec/dataset.h"
@@ -59,6 +60,13 @@ struct Interaction {
 int kcore_filter(std::vector<Interaction>& rows, int k);
 
 Prepared prepare_dataset(const PrepareOptions& o);
+// raw item token -> its attribute value tokens, in field order
+using RawAttributes = std::unordered_map<std::string, std::vector<std::string>>;
+// The steps after reading (ordering, dedup, k-core, ids, attributes, statistics, negatives)
+// on interactions already in memory, into p (p.stats' row counts are the caller's).
+// prepare_dataset is reading plus this; Python's Dataset.from_interactions calls it directly.
+void prepare_interactions(std::vector<Interaction> rows, const RawAttributes& attrs, const PrepareOptions& o,
+                          Prepared& p);
 // NAME.txt, NAME_item2attributes.json, NAME_sample.txt (when there are enough items),
 // NAME_vocab.json (raw tokens of users, items, attributes by id) and NAME_stats.json.
 void write_prepared(const Prepared& p, const PrepareOptions& o);

@@ -3,6 +3,7 @@
 // plain log lines (at most every 10 s) otherwise; and a JSON-lines metrics log.
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -28,11 +29,15 @@ double peak_rss_mib();
 class JsonlWriter {
  public:
   explicit JsonlWriter(const std::string& path);  // appends; throws when it cannot open
-  void write(const nlohmann::json& record);       // one line, flushed
+  void write(const nlohmann::json& record);       // one line, flushed; throws naming the file on failure
 
  private:
   std::ofstream out_;
   std::string path_;
 };
+
+// Rewrites the JSON-lines file at path (atomically) with only the records keep() accepts,
+// dropping lines that do not parse; a missing file is left missing. Returns the lines dropped.
+int keep_jsonl_records(const std::string& path, const std::function<bool(const nlohmann::json&)>& keep);
 
 }  // namespace s3rec

@@ -50,6 +50,9 @@ class StReader {
   std::map<std::string, StTensor> tensors_;
   std::map<std::string, uint64_t> offsets_;  // from the start of the file
 };
+// "[2, 3]"
+std::string shape_text(const std::vector<int64_t>& shape);
+
 // Atomic (temporary file, fsync, rename); tensor data is streamed from where it lies.
 void write_safetensors(const std::string& path, const StFile& f);
 

@@ -53,6 +53,19 @@ struct TrainHooks {
 void pretrain(S3RecModel& model, Optimizer& optim, const Dataset& d, const PretrainOptions& opt, const TrainHooks& hooks,
               const std::function<void(const PretrainEpoch&)>& on_epoch);
 
+// What fine-tuning carries from one epoch to the next besides the model and the optimizer:
+// with those two, all a resumed run needs to continue exactly as the uninterrupted one
+// (the random streams are derived from the seed, the epoch and the step, so they hold no state).
+struct FinetuneProgress {
+  int epochs_done = 0;
+  bool any_score = false;  // early stopping: a validation score was seen
+  double best_score = 0.0;
+  int bad_epochs = 0;      // epochs since the last improvement
+  int best_epoch = 0;
+  Metrics best_valid;
+  std::vector<float> best_params;  // laid out like params.values()
+};
+
 struct FinetuneOptions {
   int epochs = 200;
   int batch_size = 256;
@@ -66,6 +79,9 @@ struct FinetuneOptions {
   // Under mpirun: shares of each global batch per rank, gradients combined with
   // token-count weights (the loss is a mean over tokens), evaluation sharded by user.
   bool data_parallel = true;
+  // Continue after resume->epochs_done epochs (the model and optimizer already hold the
+  // state saved with it); a run that had already stopped early only re-runs the test.
+  const FinetuneProgress* resume = nullptr;
 };
 
 struct FinetuneEpoch {
@@ -77,6 +93,7 @@ struct FinetuneEpoch {
   long positions = 0;          // input positions encoded in training
   double train_seconds = 0.0;  // training steps only (seconds also counts the validation)
   double seconds = 0.0;
+  const FinetuneProgress* progress = nullptr;  // the state after this epoch (valid during the callback)
 };
 
 struct FinetuneResult {
@@ -98,6 +115,13 @@ class EarlyStopping {
   bool update(double score);  // true when this score is a new best
   bool should_stop() const { return bad_ >= patience_; }
   double best() const { return best_; }
+  bool any() const { return any_; }        // a score was seen
+  int bad_epochs() const { return bad_; }  // updates since the last improvement
+  void restore(bool any, double best, int bad_epochs) {
+    any_ = any;
+    best_ = best;
+    bad_ = bad_epochs;
+  }
 
  private:
   int patience_;

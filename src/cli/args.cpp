@@ -4,7 +4,7 @@
 
 namespace s3rec::cli {
 
-Args parse_args(int argc, char** argv, int first) {
+Args parse_args(int argc, char** argv, int first, bool allow_positional) {
   Args a;
   for (int i = first; i < argc; ++i) {
     const std::string s = argv[i];
@@ -14,6 +14,10 @@ Args parse_args(int argc, char** argv, int first) {
     }
     if (s == "-k" && i + 1 < argc) {  // the one short option: recommend -k N
       a.kv.emplace_back("k", argv[++i]);
+      continue;
+    }
+    if (allow_positional && s.rfind("-", 0) != 0) {
+      a.positional.push_back(s);
       continue;
     }
     if (s.rfind("--", 0) != 0 || s.size() < 3) throw std::invalid_argument("expected --key=value, got '" + s + "'");

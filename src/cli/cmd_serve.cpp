@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 #include "cli/commands.h"
 #include "s3rec/dataset.h"
@@ -36,18 +37,31 @@ std::vector<std::string> split_list(const std::string& s) {  // "a,b c" -> {a, b
   return split_ws(t);
 }
 
-int parse_int(const std::string& key, const std::string& v, int lo, int hi) {
+// `v` as a number in lo..hi (whole: no trailing characters), or an error naming --key.
+template <class T>
+T parse_number(const std::string& key, const std::string& v, T lo, T hi, const char* what) {
   size_t used = 0;
-  long x = 0;
+  T x{};
   try {
-    x = std::stol(v, &used);
+    if constexpr (std::is_integral_v<T>) x = T(std::stol(v, &used));
+    else x = T(std::stod(v, &used));
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != v.size() || v.empty() || x < lo || x > hi)
-    throw std::invalid_argument("--" + key + " must be an integer in " + std::to_string(lo) + ".." +
-                                std::to_string(hi) + ", got '" + v + "'");
-  return int(x);
+  if (used != v.size() || v.empty() || !(x >= lo && x <= hi)) {
+    std::ostringstream range;
+    range << lo << ".." << hi;
+    throw std::invalid_argument("--" + key + " must be " + what + " in " + range.str() + ", got '" + v + "'");
+  }
+  return x;
+}
+
+int parse_int(const std::string& key, const std::string& v, int lo, int hi) {
+  return int(parse_number<long>(key, v, lo, hi, "an integer"));
+}
+
+double parse_seconds(const std::string& key, const std::string& v) {
+  return parse_number(key, v, 0.001, 3600.0, "a number of seconds");
 }
 
 bool parse_bool(const std::string& key, const std::string& v) {
@@ -206,10 +220,19 @@ int cmd_recommend(const Args& a) {
 int cmd_serve(const Args& a) {
   if (a.help) {
     std::printf(
-        "usage: s3rec serve --model=FILE [--port=8080] [--host=127.0.0.1] [--threads=16] [--max_queue=256]\n"
+        "usage: s3rec serve --model=FILE [--port=8080] [--host=127.0.0.1] [--threads=16]\n"
+        "                   [--max_connections=512] [--max_queue=256] [--keep_alive_max=1000]\n"
+        "                   [--read_timeout=5] [--write_timeout=5] [--request_timeout=10] [--keep_alive_timeout=5]\n"
         "                   [--max_body_bytes=1048576] [--max_history=1000] [--max_batch=1000]\n"
         "Serves recommendations over HTTP/JSON until SIGTERM or SIGINT (in-flight requests are answered).\n"
-        "--threads workers each serve one connection at a time (keep-alive) and compute on one core.\n"
+        "  --threads          requests computing at once, one core each (FIFO beyond that)\n"
+        "  --max_connections  connections served at once (one mostly idle thread each); beyond that\n"
+        "                     --max_queue accepted connections wait, then the kernel's backlog\n"
+        "  --keep_alive_max   requests per connection, then it is closed\n"
+        "  timeouts (seconds): --read_timeout longest silence inside a request; --request_timeout a\n"
+        "                     whole request must arrive within it (slow clients are cut off);\n"
+        "                     --write_timeout longest wait for the client to read; --keep_alive_timeout\n"
+        "                     idle time before a connection is closed\n"
         "  POST /v1/recommend        {\"items\": [...], \"k\": 10, \"exclude_history\": true}\n"
         "  POST /v1/recommend/batch  {\"histories\": [[...], ...], \"k\": 10}\n"
         "  GET  /healthz             GET /v1/model\n"
@@ -227,25 +250,40 @@ int cmd_serve(const Args& a) {
     else if (key == "port") so.port = parse_int(key, v, 0, 65535);
     else if (key == "host") so.host = v;
     else if (key == "threads") so.threads = parse_int(key, v, 1, 1024);
-    else if (key == "max_queue") so.max_queue = parse_int(key, v, 1, 1 << 20);
+    else if (key == "max_connections") so.max_connections = parse_int(key, v, 1, 65536);
+    else if (key == "max_queue") so.max_queue = parse_int(key, v, 1, 65536);
+    else if (key == "keep_alive_max") so.keep_alive_max = parse_int(key, v, 1, 1 << 30);
+    else if (key == "read_timeout") so.timeouts.read = parse_seconds(key, v);
+    else if (key == "write_timeout") so.timeouts.write = parse_seconds(key, v);
+    else if (key == "request_timeout") so.timeouts.request = parse_seconds(key, v);
+    else if (key == "keep_alive_timeout") so.timeouts.keep_alive = parse_seconds(key, v);
     else if (key == "max_body_bytes") so.limits.max_body_bytes = size_t(parse_int(key, v, 64, 1 << 30));
     else if (key == "max_history") so.limits.max_history = parse_int(key, v, 1, 1 << 24);
     else if (key == "max_batch") so.limits.max_batch = parse_int(key, v, 1, 1 << 20);
     else throw std::invalid_argument("serve: unknown option --" + key + " (see s3rec serve --help)");
   }
   if (model.empty()) throw std::invalid_argument("serve: --model=FILE is required");
-  const Recommender rec(model, nullptr, io, index_path);
-  report_index(rec);
-  // SIGTERM/SIGINT are taken by a watcher thread (blocked everywhere else) that stops the server.
+  serve::check_options(so);
+  // SIGTERM/SIGINT are taken by a watcher thread that stops the server. They are blocked
+  // before any other thread exists (loading the model starts OpenMP's workers, which
+  // inherit the mask): a thread that left them unblocked would take the signal's default
+  // action and kill the process mid-request.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const Recommender rec(model, nullptr, io, index_path);
+  report_index(rec);
   serve::HttpServer server(rec, so);
   const int port = server.bind();
   std::fprintf(stderr, "serving %s (%d items) on http://%s:%d\n", model.c_str(), rec.config().n_items,
                so.host.c_str(), port);
+  std::fprintf(stderr,
+               "limits: %d computing, %d connections + %d queued, %d requests per connection; timeouts (s): "
+               "read %g, request %g, write %g, keep-alive %g; bodies up to %zu bytes\n",
+               so.threads, so.max_connections, so.max_queue, so.keep_alive_max, so.timeouts.read, so.timeouts.request,
+               so.timeouts.write, so.timeouts.keep_alive, so.limits.max_body_bytes);
   std::atomic<bool> signalled{false};
   std::thread watcher([&] {
     int sig = 0;
@@ -254,10 +292,14 @@ int cmd_serve(const Args& a) {
     std::fprintf(stderr, "signal %d: stopping after in-flight requests\n", sig);
     server.stop();
   });
-  server.run();
+  const bool listened = server.run();
   // run() also returns if listening fails; wake the watcher so it can be joined
   if (!signalled) pthread_kill(watcher.native_handle(), SIGTERM);
   watcher.join();
+  if (!listened) {
+    std::fprintf(stderr, "error: the server stopped accepting connections (accept failed)\n");
+    return 1;
+  }
   std::fprintf(stderr, "stopped\n");
   return 0;
 }

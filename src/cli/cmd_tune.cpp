@@ -7,9 +7,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <set>
 
 #include "cli/commands.h"
+#include "train/run_settings.h"
+#include "s3rec/checkpoint.h"
 #include "s3rec/config.h"
+#include "s3rec/evaluation.h"
 #include "s3rec/tune.h"
 #include "util/atomic_write.h"
 
@@ -31,6 +35,25 @@ std::string describe(const Trial& t) {
   std::string s;
   for (const auto& [k, v] : t) s += (s.empty() ? "" : ", ") + k + "=" + v;
   return s;
+}
+
+// "" when dir holds, for every epoch in `epochs`, a pre-training checkpoint made with the
+// settings of c (model configuration and pre-training settings, as --resume checks them);
+// else why not.
+std::string why_not_reusable(const std::string& dir, const RunConfig& c, const std::vector<int>& epochs) {
+  for (const int e : std::set<int>(epochs.begin(), epochs.end())) {
+    const std::string path = dir + "/S3Rec-" + c.dataset + "-" + std::to_string(e) + ".safetensors";
+    if (!fs::exists(path)) return "no " + path;
+    try {
+      const ModelConfig stored = read_checkpoint_meta(path).config;
+      if (const auto d = first_setting_difference(path, c, c.model_config(stored.n_items, stored.n_attributes),
+                                                  /*require_recorded=*/true))
+        return path + " was made with " + d->key + "=" + d->stored + ", this search has " + d->key + "=" + d->wanted;
+    } catch (const std::exception& e) {  // unreadable (a run killed mid-write, another program's file)
+      return e.what();
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -97,8 +120,22 @@ int cmd_tune(const Args& a) {
     over.insert(over.end(), t.begin(), t.end());
     cfgs.push_back(load_run_config(yaml_files, over));
   }
+  // one protocol for every trial: sampled and full-ranking metrics cannot be ranked together
+  for (size_t i = 1; i < cfgs.size(); ++i)
+    if (cfgs[i].eval_mode != cfgs[0].eval_mode)
+      throw ConfigError("tune: trials " + describe(trials[0]) + " and " + describe(trials[i]) +
+                        " are evaluated with different protocols (eval_mode " + cfgs[0].eval_mode + " and " +
+                        cfgs[i].eval_mode + "), whose metrics cannot rank trials against each other; " +
+                        "run one search per eval_mode (set it with --eval_mode, not in " + params_file + ")");
+  for (size_t i = 1; i < cfgs.size(); ++i)
+    if (cfgs[i].valid_metric != cfgs[0].valid_metric)
+      throw ConfigError("tune: trials " + describe(trials[0]) + " and " + describe(trials[i]) +
+                        " select their epochs on different metrics (valid_metric " + cfgs[0].valid_metric + " and " +
+                        cfgs[i].valid_metric + "), which cannot rank trials against each other; run one search per " +
+                        "valid_metric (set it with --valid_metric, not in " + params_file + ")");
   // the fine-tuning's early stopping metric, which its results always report
-  const std::string metric = valid_metric_spec(parse_eval_mode(base_cfg.eval_mode), base_cfg.valid_metric).name();
+  const std::string metric =
+      valid_metric_spec(parse_eval_mode(cfgs.front().eval_mode), cfgs.front().valid_metric).name();
   std::fprintf(stderr, "tune: %zu trials (%s), selection metric valid %s\n", trials.size(), algo.c_str(),
                metric.c_str());
 
@@ -119,18 +156,28 @@ int cmd_tune(const Args& a) {
     group_dir[sig] = dir;
     size_t rep = 0;
     while (pretrain_signature(trials[rep]) != sig) ++rep;
-    std::fprintf(stderr, "tune: pre-training %s for %d epochs (checkpoints every %d)\n",
-                 sig.empty() ? "(base configuration)" : sig.c_str(), top, step);
-    Args pa = base;
+    Trial pre_keys;  // the group's keys that shape pre-training
     for (const auto& kv : trials[rep])
-      if (!is_finetune_key(kv.first) && kv.first != "pretrain_epochs") pa.kv.push_back(kv);
-    pa.kv.emplace_back("pretrain_epochs", std::to_string(top));
-    pa.kv.emplace_back("save_step", std::to_string(step));
-    pa.kv.emplace_back("checkpoint_dir", dir);
-    pa.kv.emplace_back("run_dir", dir);
-    if (fs::exists(dir + "/S3Rec-" + base_cfg.dataset + "-" + std::to_string(top) + ".safetensors")) {
-      std::fprintf(stderr, "tune: %s already holds epoch %d, reused\n", dir.c_str(), top);
+      if (!is_finetune_key(kv.first) && kv.first != "pretrain_epochs") pre_keys.push_back(kv);
+    auto over = base_over;
+    over.insert(over.end(), pre_keys.begin(), pre_keys.end());
+    const std::string stale = why_not_reusable(dir, load_run_config(yaml_files, over), epochs);
+    if (stale.empty()) {
+      std::fprintf(stderr, "tune: %s holds the checkpoints needed (up to epoch %d) made with these settings, reused\n",
+                   dir.c_str(), top);
     } else {
+      if (fs::exists(dir)) {
+        std::fprintf(stderr, "tune: %s is not reused (%s)\n", dir.c_str(), stale.c_str());
+        fs::remove_all(dir);
+      }
+      std::fprintf(stderr, "tune: pre-training %s for %d epochs (checkpoints every %d)\n",
+                   sig.empty() ? "(base configuration)" : sig.c_str(), top, step);
+      Args pa = base;
+      pa.kv.insert(pa.kv.end(), pre_keys.begin(), pre_keys.end());
+      pa.kv.emplace_back("pretrain_epochs", std::to_string(top));
+      pa.kv.emplace_back("save_step", std::to_string(step));
+      pa.kv.emplace_back("checkpoint_dir", dir);
+      pa.kv.emplace_back("run_dir", dir);
       const int rc = cmd_pretrain(pa);
       if (rc != 0) return rc;
     }

@@ -1,25 +1,17 @@
 #include "cli/commands.h"
 
-#include <omp.h>
-
 #include <cstdio>
-#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <optional>
-#include <regex>
 
-#include "s3rec/checkpoint.h"
 #include "s3rec/config.h"
 #include "s3rec/dataset.h"
 #include "s3rec/distributed.h"
-#include "s3rec/evaluation.h"
 #include "s3rec/progress.h"
 #include "s3rec/synthetic.h"
-#include "s3rec/training.h"
-#include "s3rec/vocabulary.h"
+#include "s3rec/run.h"
 #include "util/atomic_write.h"
-
-namespace fs = std::filesystem;
 
 namespace s3rec::cli {
 namespace {
@@ -69,18 +61,11 @@ ConfigArgs split_config_args(const Args& a) {
 
 Setup prepare(const Args& a, const std::string& stage) {
   Setup s;
-  ConfigArgs ca = split_config_args(a);
+  const ConfigArgs ca = split_config_args(a);
   s.json_path = ca.json_path;
   s.cfg = load_run_config(ca.files, ca.over);
-  if (dist::is_root())
-    for (const std::string& n : s.cfg.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
-  if (s.cfg.threads > 0) omp_set_num_threads(s.cfg.threads);
-  if (s.cfg.dataset.empty()) throw ConfigError("--dataset is required (with --data_path=DIR)");
-  LoadOptions lo;
-  lo.item_attribute = s.cfg.item_attribute;
-  lo.sample_seed = uint64_t(s.cfg.seed);
   LoadReport rep;
-  s.data = load_dataset(s.cfg.data_path, s.cfg.dataset, lo, &rep);
+  s.data = load_run_dataset(s.cfg, &rep);
   if (!dist::is_root()) rep.warnings.clear();  // one report, from rank 0
   for (const auto& w : rep.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (rep.users_skipped_short > 0 && dist::is_root())
@@ -90,23 +75,8 @@ Setup prepare(const Args& a, const std::string& stage) {
                  s.data.num_users(), s.data.n_items, s.data.num_actions(), s.data.n_attributes,
                  s.data.sample_source.empty() ? "none" : s.data.sample_source.c_str(),
                  dist::size() > 1 ? ("; " + std::to_string(dist::size()) + " MPI ranks").c_str() : "");
-  s.run_dir = s.cfg.run_dir.empty() ? "runs/" + stage + "-" + s.cfg.dataset : s.cfg.run_dir;
-  fs::create_directories(s.run_dir);
-  if (!dist::is_root()) return s;  // files are written by rank 0 only
-  write_file_atomic(s.run_dir + "/config.yaml", to_yaml(s.cfg));
-  if (s.data.sample_source.rfind("generated", 0) == 0)
-    write_sample_file(s.run_dir + "/" + s.cfg.dataset + "_sample.txt", s.data);
+  s.run_dir = open_run_dir(s.cfg, s.data, stage);
   return s;
-}
-
-std::string checkpoint_name(const RunConfig& c, int epoch) {
-  return (fs::path(c.pretrain_dir()) / ("S3Rec-" + c.dataset + "-" + std::to_string(epoch) + ".safetensors")).string();
-}
-
-nlohmann::json metrics_json(const Metrics& m) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [k, v] : m) j[k] = v;
-  return j;
 }
 
 void print_table(const Metrics& valid, const Metrics& test) {
@@ -120,85 +90,28 @@ void print_table(const Metrics& valid, const Metrics& test) {
   }
 }
 
-// {"valid": {...}, "test": {...}, extra...} with metrics in protocol order (HR@1, HR@5, NDCG@5, ...).
-void write_results(const std::string& path, const Metrics& valid, const Metrics& test, nlohmann::json extra = {}) {
-  auto ordered = [](const Metrics& m) {
-    nlohmann::ordered_json j = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : m) j[k] = v;
-    return j;
-  };
-  nlohmann::ordered_json j = {{"valid", ordered(valid)}, {"test", ordered(test)}};
-  if (!extra.is_null())
-    for (const auto& [k, v] : extra.items()) j[k] = v;
-  write_file_atomic(path, j.dump(2) + "\n");
-}
-
-// Latest S3Rec-NAME-E.safetensors in checkpoint_dir that has optimizer state: (epoch, path).
-std::pair<int, std::string> latest_checkpoint(const RunConfig& c) {
-  std::pair<int, std::string> best{0, ""};
-  if (!fs::exists(c.pretrain_dir())) return best;
-  const std::regex re("S3Rec-" + std::regex_replace(c.dataset, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-                      R"(-(\d+)\.safetensors)");
-  for (const auto& e : fs::directory_iterator(c.pretrain_dir())) {
-    std::smatch m;
-    const std::string name = e.path().filename().string();
-    if (std::regex_match(name, m, re) && fs::exists(optimizer_path(e.path().string()))) {
-      const int ep = std::stoi(m[1]);
-      if (ep > best.first) best = {ep, e.path().string()};
-    }
+// Terminal output of a run: a progress bar per epoch (rank 0), an epoch line, messages on stderr.
+struct ConsoleHooks {
+  std::optional<ProgressBar> bar;
+  RunHooks hooks(const std::function<void(const nlohmann::json&)>& print_epoch) {
+    RunHooks h;
+    h.on_batch = [this](const std::string& stage, int epoch, long done, long total) {
+      if (!dist::is_root()) return;
+      if (!bar) bar.emplace(stage + " epoch " + std::to_string(epoch), total);
+      bar->update(done);
+    };
+    h.on_epoch = [this, print_epoch](const nlohmann::json& r) {
+      if (bar) bar->finish();
+      bar.reset();
+      print_epoch(r);
+      std::fflush(stdout);
+    };
+    h.on_message = [](const std::string& m) {
+      if (dist::is_root()) std::fprintf(stderr, "%s\n", m.c_str());
+    };
+    return h;
   }
-  return best;
-}
-
-// The settings that make a pre-training run what it is, as stored in its checkpoints.
-std::map<std::string, std::string> pretrain_settings(const RunConfig& c) {
-  const auto num = [](double x) {
-    char b[40];
-    std::snprintf(b, sizeof b, "%.17g", x);
-    return std::string(b);
-  };
-  return {{"seed", std::to_string(c.seed)},
-          {"mask_ratio", num(c.mask_ratio)},
-          {"aap_weight", num(c.aap_weight)},
-          {"mip_weight", num(c.mip_weight)},
-          {"map_weight", num(c.map_weight)},
-          {"sp_weight", num(c.sp_weight)},
-          {"pretrain_batch_size", std::to_string(c.pretrain_batch_size)},
-          {"learning_rate", num(c.learning_rate)},
-          {"weight_decay", num(c.weight_decay)},
-          {"train_fraction", num(c.train_fraction)}};
-}
-
-// --resume continues a run only with the settings it was made with (model configuration
-// and training settings); refuses naming the first key that differs.
-void check_resumable(const std::string& path, const RunConfig& c, const ModelConfig& mc) {
-  const CheckpointMeta meta = read_checkpoint_meta(path);
-  const auto stored = nlohmann::json::parse(model_config_json(meta.config));
-  const auto wanted = nlohmann::json::parse(model_config_json(mc));
-  for (const auto& [key, value] : wanted.items())
-    if (stored.contains(key) && stored[key] != value)
-      throw std::runtime_error("--resume: " + path + " was made with " + key + "=" + stored[key].dump() +
-                               ", this run has " + key + "=" + value.dump() +
-                               "; resume with the same settings or use another checkpoint_dir");
-  for (const auto& [key, value] : pretrain_settings(c)) {
-    const auto it = meta.extra.find(key);
-    if (it != meta.extra.end() && it->second != value)  // checkpoints of older builds lack some keys
-      throw std::runtime_error("--resume: " + path + " was made with " + key + "=" + it->second + ", this run has " +
-                               key + "=" + value + "; resume with the same settings or use another checkpoint_dir");
-  }
-}
-
-// RecBole's configs name pre-trained models S3Rec-NAME-E.pth; s3rec writes S3Rec-NAME-E.safetensors
-// in the same place, and takes it for the .pth path when only it exists (saying so).
-std::string pretrained_file(const std::string& path) {
-  const fs::path p(path);
-  if (fs::exists(p) || p.extension() != ".pth") return path;
-  const std::string alt = fs::path(p).replace_extension(".safetensors").string();
-  if (!fs::exists(alt)) return path;
-  std::fprintf(stderr, "note: %s does not exist; using %s (s3rec writes its checkpoints as .safetensors)\n",
-               path.c_str(), alt.c_str());
-  return alt;
-}
+};
 
 }  // namespace
 
@@ -207,64 +120,14 @@ int cmd_pretrain(const Args& a) {
     print_help("pretrain", "Pre-trains S3-Rec with AAP, MIP, MAP and SP (SPEC section 3).", "");
     return 0;
   }
-  Setup s = prepare(a, "pretrain");
-  const RunConfig& c = s.cfg;
-  S3RecModel model(c.model_config(s.data.n_items, s.data.n_attributes));
-  model.init_weights(uint64_t(c.seed));
-  Optimizer adam(model.params(), c.adam(), c.optimizer_learner());
-  PretrainOptions o;
-  o.epochs = c.pretrain_epochs;
-  o.batch_size = c.pretrain_batch_size;
-  o.train_fraction = c.train_fraction;
-  o.mask_ratio = float(c.mask_ratio);
-  o.weights = c.weights();
-  o.seed = uint64_t(c.seed);
-  if (c.resume) {
-    const auto [ep, path] = latest_checkpoint(c);
-    if (ep == 0) throw std::runtime_error("--resume: no checkpoint with optimizer state in " + c.pretrain_dir());
-    check_resumable(path, c, model.config());
-    load_checkpoint(path, model, &adam);
-    o.start_epoch = ep;
-    std::fprintf(stderr, "resuming from %s (epoch %d)\n", path.c_str(), ep);
-  }
-  JsonlWriter log(dist::is_root() ? s.run_dir + "/log.jsonl" : "/dev/null");
-  std::optional<ProgressBar> bar;
-  int epoch_now = o.start_epoch;
-  TrainHooks hooks;
-  hooks.on_batch = [&](long done, long total) {
-    if (!dist::is_root()) return;
-    if (!bar) bar.emplace("pretrain epoch " + std::to_string(epoch_now + 1), total);
-    bar->update(done);
-  };
-  try {
-  pretrain(model, adam, s.data, o, hooks, [&](const PretrainEpoch& e) {
-    if (bar) bar->finish();
-    bar.reset();
-    epoch_now = e.epoch;
-    std::printf("epoch %d: aap %.4f mip %.4f map %.4f sp %.4f (per sample), %.1fs\n", e.epoch, e.losses.aap / e.samples,
-                e.losses.mip / e.samples, e.losses.map / e.samples, e.losses.sp / e.samples, e.seconds);
-    std::fflush(stdout);
-    log.write({{"stage", "pretrain"}, {"epoch", e.epoch}, {"aap", e.losses.aap}, {"mip", e.losses.mip},
-               {"map", e.losses.map}, {"sp", e.losses.sp}, {"joint", e.losses.joint(o.weights)},
-               {"samples", e.samples}, {"positions", e.positions}, {"seconds", e.seconds},
-               {"steps", e.steps}, {"touched_rows", e.touched_rows}, {"exchanged_bytes", e.exchanged_bytes},
-               {"peak_rss_mib", peak_rss_mib()}});
-    if ((e.epoch % c.save_step == 0 || e.epoch == o.epochs) && dist::is_root()) {
-      const std::string path = checkpoint_name(c, e.epoch);
-      auto meta = pretrain_settings(c);
-      meta.insert({{"dataset", c.dataset}, {"stage", "pretrain"}, {"epoch", std::to_string(e.epoch)}});
-      save_checkpoint(path, model, meta, &adam);
-      std::fprintf(stderr, "saved %s\n", path.c_str());
-    }
-  });
-  } catch (const NonFiniteError& e) {
-    // keep the state before the failing step for inspection, then fail
-    const std::string path = (fs::path(c.pretrain_dir()) / ("S3Rec-" + c.dataset + "-nonfinite.safetensors")).string();
-    adam.catch_up_all();
-    if (dist::is_root())
-      save_checkpoint(path, model, {{"dataset", c.dataset}, {"stage", "pretrain"}, {"error", e.what()}}, &adam);
-    throw std::runtime_error(std::string(e.what()) + "; the parameters before that step are in " + path);
-  }
+  const Setup s = prepare(a, "pretrain");
+  ConsoleHooks console;
+  run_pretrain(s.cfg, s.data, s.run_dir, console.hooks([](const nlohmann::json& r) {
+    const double n = r["samples"].get<double>();
+    std::printf("epoch %d: aap %.4f mip %.4f map %.4f sp %.4f (per sample), %.1fs\n", r["epoch"].get<int>(),
+                r["aap"].get<double>() / n, r["mip"].get<double>() / n, r["map"].get<double>() / n,
+                r["sp"].get<double>() / n, r["seconds"].get<double>());
+  }));
   return 0;
 }
 
@@ -276,66 +139,19 @@ int cmd_finetune(const Args& a) {
                " [--json=FILE]");
     return 0;
   }
-  Setup s = prepare(a, "finetune");
-  const RunConfig& c = s.cfg;
-  S3RecModel model(c.model_config(s.data.n_items, s.data.n_attributes));
-  model.init_weights(uint64_t(c.seed));
-  if (!c.pre_model_path.empty()) {
-    const std::string from = pretrained_file(c.pre_model_path);
-    load_checkpoint(from, model);
-    std::fprintf(stderr, "initialised from %s\n", from.c_str());
-  }
-  Optimizer adam(model.params(), c.adam(), c.optimizer_learner());
-  FinetuneOptions o;
-  o.epochs = c.epochs;
-  o.batch_size = c.train_batch_size;
-  o.loss = parse_loss_type(c.loss_type);
-  o.eval_mode = parse_eval_mode(c.eval_mode);
-  o.metrics = c.metric_specs();
-  o.valid_metric = c.valid_metric;
-  o.stopping_step = c.stopping_step;
-  o.seed = uint64_t(c.seed);
-  o.train_fraction = c.train_fraction;
-  const std::string select = valid_metric_spec(o.eval_mode, c.valid_metric).name();
-  JsonlWriter log(dist::is_root() ? s.run_dir + "/log.jsonl" : "/dev/null");
-  std::optional<ProgressBar> bar;
-  int epoch_now = 0;
-  TrainHooks hooks;
-  hooks.on_batch = [&](long done, long total) {
-    if (!dist::is_root()) return;
-    if (!bar) bar.emplace("finetune epoch " + std::to_string(epoch_now + 1), total);
-    bar->update(done);
-  };
-  const FinetuneResult r = finetune(model, adam, s.data, o, hooks, [&](const FinetuneEpoch& e) {
-    if (bar) bar->finish();
-    bar.reset();
-    epoch_now = e.epoch;
-    std::printf("epoch %d: loss %.4f, valid %s %.4f%s, %.1fs\n", e.epoch, e.loss, select.c_str(), e.score,
-                e.improved ? " *" : "", e.seconds);
-    std::fflush(stdout);
-    log.write({{"stage", "finetune"}, {"epoch", e.epoch}, {"loss", e.loss}, {"valid", metrics_json(e.valid)},
-               {"improved", e.improved}, {"positions", e.positions}, {"train_seconds", e.train_seconds},
-               {"seconds", e.seconds}, {"peak_rss_mib", peak_rss_mib()}});
-  });
-  const std::string name = c.pre_model_path.empty() ? "SASRec" : "S3Rec";
-  const std::string model_dir = c.checkpoint_dir.empty() ? s.run_dir : c.checkpoint_dir;
-  const std::string model_file = (fs::path(model_dir) / (name + "-" + c.dataset + "-finetuned.safetensors")).string();
-  // the vocabulary travels with the model, so serving needs no dataset
-  auto meta = Vocabulary::from_dataset(s.data).to_metadata();
-  meta.insert({{"dataset", c.dataset}, {"stage", "finetune"}, {"best_epoch", std::to_string(r.best_epoch)},
-               {"seed", std::to_string(c.seed)}});
+  const Setup s = prepare(a, "finetune");
+  ConsoleHooks console;
+  const FinetuneRunResult r = run_finetune(s.cfg, s.data, s.run_dir, console.hooks([](const nlohmann::json& e) {
+    std::printf("epoch %d: loss %.4f, valid %s %.4f%s, %.1fs\n", e["epoch"].get<int>(), e["loss"].get<double>(),
+                e["selection_metric"].get<std::string>().c_str(), e["score"].get<double>(),
+                e["improved"].get<bool>() ? " *" : "", e["seconds"].get<double>());
+  }));
   if (!dist::is_root()) return 0;
-  fs::create_directories(model_dir);
-  save_checkpoint(model_file, model, meta);
   std::printf("best epoch %d of %d; %s evaluation of the best model:\n", r.best_epoch, r.epochs_run,
-              eval_mode_name(o.eval_mode));
+              eval_mode_name(parse_eval_mode(s.cfg.eval_mode)));
   print_table(r.valid, r.test);
-  const nlohmann::json extra = {{"model", model_file}, {"best_epoch", r.best_epoch}};
-  write_results(s.run_dir + "/results.json", r.valid, r.test, extra);
-  if (!s.json_path.empty()) write_results(s.json_path, r.valid, r.test);
-  log.write({{"stage", "test"}, {"best_epoch", r.best_epoch}, {"valid", metrics_json(r.valid)},
-             {"test", metrics_json(r.test)}});
-  std::printf("fine-tuned model: %s\n", model_file.c_str());
+  if (!s.json_path.empty()) write_file_atomic(s.json_path, results_json(r.valid, r.test).dump(2) + "\n");
+  std::printf("fine-tuned model: %s\n", r.model_path.c_str());
   return 0;
 }
 
@@ -344,23 +160,12 @@ int cmd_evaluate(const Args& a) {
     print_help("evaluate", "Evaluates a saved model (--model_path=FILE) on validation and test.", " [--json=FILE]");
     return 0;
   }
-  Setup s = prepare(a, "evaluate");
-  const RunConfig& c = s.cfg;
-  if (c.model_path.empty()) throw ConfigError("--model_path=FILE is required");
-  const CheckpointMeta meta = read_checkpoint_meta(c.model_path);
-  if (meta.config.n_items != s.data.n_items)
-    throw std::runtime_error(c.model_path + ": trained on " + std::to_string(meta.config.n_items) +
-                             " items, but the dataset has " + std::to_string(s.data.n_items));
-  S3RecModel model(meta.config);
-  load_checkpoint(c.model_path, model);
-  const EvalMode mode = parse_eval_mode(c.eval_mode);
-  const auto specs = c.metric_specs();
-  const Metrics v = evaluate(model, s.data, EvalSplit::Valid, mode, specs),
-                t = evaluate(model, s.data, EvalSplit::Test, mode, specs);
-  std::printf("%s evaluation of %s:\n", eval_mode_name(mode), c.model_path.c_str());
+  const Setup s = prepare(a, "evaluate");
+  const EvaluateRunResult r = run_evaluate(s.cfg, s.data);
+  std::printf("%s evaluation of %s:\n", eval_mode_name(parse_eval_mode(s.cfg.eval_mode)), s.cfg.model_path.c_str());
   if (!dist::is_root()) return 0;
-  print_table(v, t);
-  if (!s.json_path.empty()) write_results(s.json_path, v, t);
+  print_table(r.valid, r.test);
+  if (!s.json_path.empty()) write_file_atomic(s.json_path, results_json(r.valid, r.test).dump(2) + "\n");
   return 0;
 }
 

@@ -8,11 +8,13 @@ namespace s3rec::cli {
 
 struct Args {
   std::vector<std::pair<std::string, std::string>> kv;  // --key=value in order
+  std::vector<std::string> positional;  // arguments without --, where the command takes them
   bool help = false;
   std::string get(const std::string& key, const std::string& fallback = "") const;
   bool has(const std::string& key) const;
 };
-Args parse_args(int argc, char** argv, int first);  // throws std::invalid_argument
+// Throws std::invalid_argument; an argument without -- is one only with allow_positional.
+Args parse_args(int argc, char** argv, int first, bool allow_positional = false);
 
 int cmd_pretrain(const Args& a);
 int cmd_finetune(const Args& a);
@@ -23,6 +25,7 @@ int cmd_recommend(const Args& a);
 int cmd_serve(const Args& a);
 int cmd_prepare(const Args& a);
 int cmd_tune(const Args& a);
+int cmd_convert(const Args& a);  // s3rec convert --from=pt FILE.pt --to=OUT.safetensors
 int cmd_index(const Args& a, const std::string& action);  // s3rec index build
 
 }  // namespace s3rec::cli

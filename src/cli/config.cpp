@@ -43,7 +43,8 @@ const std::vector<Key>& keys() {
       {"sp_weight", &RunConfig::sp_weight, "SP loss weight"},
       {"pretrain_epochs", &RunConfig::pretrain_epochs, "pre-training epochs"},
       {"pretrain_batch_size", &RunConfig::pretrain_batch_size, "pre-training batch size"},
-      {"save_step", &RunConfig::save_step, "save a pre-training checkpoint every N epochs"},
+      {"save_step", &RunConfig::save_step,
+       "checkpoint every N epochs (pre-training: each kept; fine-tuning: the resume state, latest only)"},
       {"train_stage", &RunConfig::train_stage, "pretrain | finetune (for `run`)"},
       {"pre_model_path", &RunConfig::pre_model_path, "pre-trained checkpoint to fine-tune from ('' = SASRec)"},
       {"loss_type", &RunConfig::loss_type, "BCE | BPR | CE"},
@@ -73,7 +74,8 @@ const std::vector<Key>& keys() {
       {"run_dir", &RunConfig::run_dir, "run directory (default: runs/STAGE-DATASET)"},
       {"model_path", &RunConfig::model_path, "checkpoint to evaluate"},
       {"item_attribute", &RunConfig::item_attribute, "RecBole item field(s) used as attributes"},
-      {"resume", &RunConfig::resume, "resume pre-training from the last checkpoint"},
+      {"resume", &RunConfig::resume,
+       "continue where a run stopped: pre-training from checkpoint_dir, fine-tuning from run_dir/finetune-state"},
   };
   return k;
 }
@@ -303,11 +305,12 @@ RunConfig load_run_config(const std::vector<std::string>& files,
     if (!root.IsMap()) throw ConfigError(f + ": expected a mapping of key: value");
     for (const auto& kv : root) {
       const std::string where = f + ":" + std::to_string(kv.first.Mark().line + 1) + ": ";
+      if (!kv.first.IsScalar()) throw ConfigError(where + "a key must be a plain name");
       const std::string name = kv.first.as<std::string>();
       std::string v;
       if (kv.second.IsSequence()) {
         for (const auto& x : kv.second) {
-          if (!x.IsScalar()) throw ConfigError(where + name + ": expected a list of values");
+          if (!x.IsScalar()) throw ConfigError(where + name + ": expected a list of plain values");
           v += (v.empty() ? "" : ",") + x.as<std::string>();
         }
       } else if (kv.second.IsScalar()) {

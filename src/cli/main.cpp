@@ -1,4 +1,5 @@
 // s3rec: S3-Rec and SASRec training, evaluation and data tools.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -23,6 +24,7 @@ const char* kUsage =
     "  prepare    raw interaction logs and attribute tables -> reference-format dataset\n"
     "  tune       hyper-parameter search (RecBole HyperTuning style params file)\n"
     "  index      `index build`: a faiss index of a model's items for serve --index=hnsw|ivf\n"
+    "  convert    --from=pt FILE.pt --to=OUT.safetensors: a PyTorch state_dict of the reference model\n"
     "Every command takes --help. Configuration: --config_files=a.yaml,b.yaml and --key=value.\n";
 
 }  // namespace
@@ -34,6 +36,9 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
+  // past a file-size limit (ulimit -f) a write fails with EFBIG and is reported with the
+  // file's name, instead of the signal killing the process
+  std::signal(SIGXFSZ, SIG_IGN);
   s3rec::dist::init(&argc, &argv);
   struct Finalize {
     ~Finalize() { s3rec::dist::finalize(); }
@@ -47,7 +52,7 @@ int main(int argc, char** argv) {
       const bool has_action = argc > 2 && argv[2][0] != '-';
       return cmd_index(parse_args(argc, argv, has_action ? 3 : 2), has_action ? argv[2] : "");
     }
-    const Args a = parse_args(argc, argv, 2);
+    const Args a = parse_args(argc, argv, 2, cmd == "convert");
     if (cmd == "pretrain") return cmd_pretrain(a);
     if (cmd == "finetune") return cmd_finetune(a);
     if (cmd == "evaluate") return cmd_evaluate(a);
@@ -57,9 +62,16 @@ int main(int argc, char** argv) {
     if (cmd == "serve") return cmd_serve(a);
     if (cmd == "prepare") return cmd_prepare(a);
     if (cmd == "tune") return cmd_tune(a);
+    if (cmd == "convert") return cmd_convert(a);
     std::fprintf(stderr, "s3rec: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::exception& e) {
+    if (s3rec::dist::size() > 1) {  // the other ranks may be waiting in a collective: end them all
+      std::fprintf(stderr, "s3rec %s: error on rank %d of %d: %s\ns3rec %s: stopping all ranks (MPI_Abort)\n",
+                   cmd.c_str(), s3rec::dist::rank(), s3rec::dist::size(), e.what(), cmd.c_str());
+      std::fflush(stderr);
+      s3rec::dist::abort_job(1);
+    }
     std::fprintf(stderr, "s3rec %s: error: %s\n", cmd.c_str(), e.what());
     return 1;
   }

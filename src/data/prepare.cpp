@@ -165,6 +165,10 @@ std::vector<Interaction> read_interactions(const PrepareOptions& o, Prepared& p)
       note(p, o, o.input, t.line_no, std::string("empty ") + (r.user.empty() ? "user" : "item"));
       continue;
     }
+    if (!is_utf8(r.user) || !is_utf8(r.item)) {  // the vocabulary is JSON
+      note(p, o, o.input, t.line_no, std::string(is_utf8(r.user) ? "item" : "user") + " is not valid UTF-8");
+      continue;
+    }
     if (ct >= 0 && !parse_time(f[size_t(ct)], r.time)) {
       note(p, o, o.input, t.line_no, "timestamp '" + f[size_t(ct)] + "' is not a number");
       continue;
@@ -174,9 +178,8 @@ std::vector<Interaction> read_interactions(const PrepareOptions& o, Prepared& p)
   return rows;
 }
 
-// raw item token -> attribute value tokens (in field order)
-std::unordered_map<std::string, std::vector<std::string>> read_attributes(const PrepareOptions& o, Prepared& p) {
-  std::unordered_map<std::string, std::vector<std::string>> out;
+RawAttributes read_attributes(const PrepareOptions& o, Prepared& p) {
+  RawAttributes out;
   if (o.items.empty()) return out;
   const bool several = o.item_attribute.size() > 1;
   auto add_values = [&](const std::string& item, const std::string& field, const std::string& text, char sep) {
@@ -246,6 +249,10 @@ std::unordered_map<std::string, std::vector<std::string>> read_attributes(const 
       note(p, o, o.items, t.line_no, ok ? "too few fields" : "unterminated quote");
       continue;
     }
+    if (!std::all_of(ca.begin(), ca.end(), [&](int c) { return is_utf8(f[size_t(c)]); })) {
+      note(p, o, o.items, t.line_no, "attribute value is not valid UTF-8");
+      continue;
+    }
     const std::string item = trim(f[size_t(ci)]);
     out[item];
     for (size_t a = 0; a < ca.size(); ++a) add_values(item, o.item_attribute[a], f[size_t(ca[a])], attr_sep);
@@ -274,6 +281,14 @@ Prepared prepare_dataset(const PrepareOptions& o) {
   if (o.k < 1) throw std::invalid_argument("--k must be >= 1");
   Prepared p;
   std::vector<Interaction> rows = read_interactions(o, p);
+  const RawAttributes raw_attrs = read_attributes(o, p);
+  prepare_interactions(std::move(rows), raw_attrs, o, p);
+  return p;
+}
+
+void prepare_interactions(std::vector<Interaction> rows, const RawAttributes& raw_attrs, const PrepareOptions& o,
+                          Prepared& p) {
+  if (o.k < 1) throw std::invalid_argument("--k must be >= 1");
   // chronological per user: time, then file order
   std::stable_sort(rows.begin(), rows.end(), [](const Interaction& a, const Interaction& b) {
     return a.user != b.user ? a.user < b.user : a.time < b.time;
@@ -324,7 +339,6 @@ Prepared prepare_dataset(const PrepareOptions& o) {
   }
   d.n_items = int(d.item_tokens.size()) - 1;
 
-  const auto raw_attrs = read_attributes(o, p);
   d.attribute_tokens = {"[PAD]"};
   std::vector<std::vector<int>> lists(size_t(d.n_items) + 1);
   std::unordered_map<std::string, int> attr_id;
@@ -364,7 +378,6 @@ Prepared prepare_dataset(const PrepareOptions& o) {
   LoadReport rep;
   generate_samples_or_warn(d, lo, &rep);
   for (const auto& w : rep.warnings) p.problems.push_back(w);
-  return p;
 }
 
 std::string format_stats(const PrepareStats& s) {

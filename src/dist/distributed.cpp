@@ -40,6 +40,10 @@ void finalize() {
   g_active = false;
 }
 
+void abort_job(int code) {
+  if (g_active) MPI_Abort(MPI_COMM_WORLD, code);
+}
+
 void allreduce_sum(float* data, size_t n) {
   if (g_size > 1 && n > 0) MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
 }
@@ -84,6 +88,7 @@ size_t allreduce_rows(RowSparseGrad& g) {
 
 void init(int*, char***) {}
 void finalize() {}
+void abort_job(int) {}
 void allreduce_sum(float*, size_t) {}
 void allreduce_sum(double*, size_t) {}
 void allreduce_sum(long*, size_t) {}

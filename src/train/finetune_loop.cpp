@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <vector>
 
 #include "s3rec/distributed.h"
@@ -32,10 +33,24 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
   std::vector<MetricSpec> report = opt.metrics.empty() ? default_metrics(opt.eval_mode) : opt.metrics;
   const MetricSpec select = valid_metric_spec(opt.eval_mode, opt.valid_metric);
   if (std::find(report.begin(), report.end(), select) == report.end()) report.push_back(select);
+  FinetuneProgress st;
+  if (opt.resume) {
+    st = *opt.resume;
+    if (st.best_params.size() != model.params().values().size())
+      throw std::invalid_argument("finetune: the resumed best parameters do not fit the model");
+  } else {
+    st.best_params = model.params().values();
+  }
+  stopper.restore(st.any_score, st.best_score, st.bad_epochs);
   FinetuneResult res;
-  std::vector<float> best_params = model.params().values();
+  res.best_epoch = st.best_epoch;
+  res.best_score = st.best_score;
+  res.valid = st.best_valid;
+  res.epochs_run = st.epochs_done;
+  // an uninterrupted run stops after the epoch that exhausts the patience
+  bool stop = st.epochs_done > 0 && stopper.should_stop();
   model.params().zero_grad();  // then every step leaves them zero (Optimizer::step)
-  for (int epoch = 0; epoch < opt.epochs; ++epoch) {
+  for (int epoch = st.epochs_done; epoch < opt.epochs && !stop; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     Rng rng(splitmix64(opt.seed) ^ splitmix64(0x46494E45ull + uint64_t(epoch)));
     sampler.shuffle(rng);
@@ -86,17 +101,21 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
     rep.score = metric(rep.valid, select.name());
     rep.improved = stopper.update(rep.score);
     if (rep.improved) {
-      best_params = model.params().values();
-      res.best_epoch = rep.epoch;
+      st.best_params = model.params().values();
+      st.best_epoch = res.best_epoch = rep.epoch;
       res.best_score = rep.score;
-      res.valid = rep.valid;
+      st.best_valid = res.valid = rep.valid;
     }
+    st.epochs_done = res.epochs_run = rep.epoch;
+    st.any_score = stopper.any();
+    st.best_score = stopper.best();
+    st.bad_epochs = stopper.bad_epochs();
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    res.epochs_run = rep.epoch;
+    rep.progress = &st;
     if (on_epoch) on_epoch(rep);
-    if (stopper.should_stop()) break;
+    stop = stopper.should_stop();
   }
-  model.params().values() = best_params;
+  model.params().values() = st.best_params;
   res.test = evaluate(model, d, EvalSplit::Test, opt.eval_mode, report, 512, dp);
   return res;
 }

@@ -2,10 +2,14 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+
+#include "util/atomic_write.h"
 
 namespace s3rec {
 
@@ -42,12 +46,31 @@ JsonlWriter::JsonlWriter(const std::string& path) : path_(path) {
   const std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   out_.open(path, std::ios::app);
-  if (!out_) throw std::runtime_error(path + ": cannot open for writing");
+  if (!out_) throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
 }
 
 void JsonlWriter::write(const nlohmann::json& record) {
+  errno = 0;
   out_ << record.dump() << '\n';
   out_.flush();
+  if (!out_)
+    throw std::runtime_error(path_ + ": write failed" + (errno ? std::string(": ") + std::strerror(errno) : ""));
+}
+
+int keep_jsonl_records(const std::string& path, const std::function<bool(const nlohmann::json&)>& keep) {
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::string kept, line;
+  int dropped = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);  // a torn last line does not parse
+    if (!j.is_discarded() && keep(j))
+      kept += line + "\n";
+    else
+      ++dropped;
+  }
+  if (dropped > 0) write_file_atomic(path, kept);
+  return dropped;
 }
 
 double peak_rss_mib() {
