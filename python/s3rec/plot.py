@@ -263,6 +263,20 @@ def save(fig, out):
         raise
 
 
+def plot_runs(runs, out=None, labels=None, metrics=None, title=None):
+    """The convergence figure of run directories (or their log.jsonl), overlaid; labels
+    default to the directory names. Written to out (.png or .svg) when given; returns
+    the matplotlib figure."""
+    runs = [os.fspath(r) for r in runs]
+    labels = list(labels) if labels else [os.path.basename(os.path.normpath(r)) for r in runs]
+    if len(labels) != len(runs):
+        raise PlotError(f"{len(labels)} labels for {len(runs)} runs")
+    fig = convergence_figure([(lab, read_log(r)) for lab, r in zip(labels, runs)], metrics, title)
+    if out is not None:
+        save(fig, os.fspath(out))
+    return fig
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python3 -m s3rec.plot", description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run directories (or their log.jsonl)")
@@ -278,11 +292,11 @@ def main(argv=None):
         if a.analyses:
             fig = analyses_figure(a.analyses, a.title)
         else:
-            labels = a.labels.split(",") if a.labels else [os.path.basename(os.path.normpath(r)) for r in a.runs]
-            if len(labels) != len(a.runs):
+            labels = a.labels.split(",") if a.labels else None
+            if labels and len(labels) != len(a.runs):
                 raise PlotError(f"--labels has {len(labels)} labels for {len(a.runs)} runs")
             metrics = [m for m in a.metrics.split(",") if m] if a.metrics else None
-            fig = convergence_figure([(lab, read_log(r)) for lab, r in zip(labels, a.runs)], metrics, a.title)
+            fig = plot_runs(a.runs, labels=labels, metrics=metrics, title=a.title)
         save(fig, a.out)
     except (PlotError, OSError) as e:
         print(f"s3rec.plot: error: {e}", file=sys.stderr)
