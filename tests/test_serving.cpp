@@ -15,6 +15,7 @@
 #include "s3rec/recommender.h"
 #include "serve/http_api.h"
 #include "serve/http_server.h"
+#include "serve/compute_pool.h"
 
 using namespace s3rec;
 using nlohmann::json;
@@ -281,4 +282,28 @@ TEST(HttpServer, LoopbackConcurrentAnswersEqualSequential) {
   EXPECT_EQ(cli.Get("/healthz")->status, 200);
   server.stop();
   runner.join();
+}
+
+TEST(HttpServer, ComputeThreadsDefaultToOnePerCore) {
+  const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+  EXPECT_EQ(serve::ServerOptions{}.threads, 0);
+  EXPECT_EQ(serve::ComputePool::threads_for(0), cores);
+  EXPECT_EQ(serve::ComputePool::threads_for(3), 3);
+  // the pool of the default size runs jobs on that many distinct threads at once
+  serve::ComputePool pool(0);
+  std::atomic<int> running{0}, peak{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 4 * cores; ++i)
+    callers.emplace_back([&] {
+      pool.run([&] {
+        const int now = ++running;
+        int p = peak.load();
+        while (now > p && !peak.compare_exchange_weak(p, now)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        --running;
+      });
+    });
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(peak.load(), cores);
 }

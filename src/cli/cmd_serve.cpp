@@ -17,6 +17,7 @@
 #include "s3rec/dataset.h"
 #include "s3rec/recommender.h"
 #include "serve/http_server.h"
+#include "serve/compute_pool.h"
 #include "util/atomic_write.h"
 
 namespace s3rec::cli {
@@ -220,12 +221,12 @@ int cmd_recommend(const Args& a) {
 int cmd_serve(const Args& a) {
   if (a.help) {
     std::printf(
-        "usage: s3rec serve --model=FILE [--port=8080] [--host=127.0.0.1] [--threads=16]\n"
+        "usage: s3rec serve --model=FILE [--port=8080] [--host=127.0.0.1] [--threads=0]\n"
         "                   [--max_connections=512] [--max_queue=256] [--keep_alive_max=1000]\n"
         "                   [--read_timeout=5] [--write_timeout=5] [--request_timeout=10] [--keep_alive_timeout=5]\n"
         "                   [--max_body_bytes=1048576] [--max_history=1000] [--max_batch=1000]\n"
         "Serves recommendations over HTTP/JSON until SIGTERM or SIGINT (in-flight requests are answered).\n"
-        "  --threads          requests computing at once, one core each (FIFO beyond that)\n"
+        "  --threads          requests computing at once, one core each (FIFO beyond that); 0: one per core\n"
         "  --max_connections  connections served at once (one mostly idle thread each); beyond that\n"
         "                     --max_queue accepted connections wait, then the kernel's backlog\n"
         "  --keep_alive_max   requests per connection, then it is closed\n"
@@ -249,7 +250,7 @@ int cmd_serve(const Args& a) {
     if (key == "model" || key == "model_path") model = v;
     else if (key == "port") so.port = parse_int(key, v, 0, 65535);
     else if (key == "host") so.host = v;
-    else if (key == "threads") so.threads = parse_int(key, v, 1, 1024);
+    else if (key == "threads") so.threads = parse_int(key, v, 0, 1024);
     else if (key == "max_connections") so.max_connections = parse_int(key, v, 1, 65536);
     else if (key == "max_queue") so.max_queue = parse_int(key, v, 1, 65536);
     else if (key == "keep_alive_max") so.keep_alive_max = parse_int(key, v, 1, 1 << 30);
@@ -282,7 +283,7 @@ int cmd_serve(const Args& a) {
   std::fprintf(stderr,
                "limits: %d computing, %d connections + %d queued, %d requests per connection; timeouts (s): "
                "read %g, request %g, write %g, keep-alive %g; bodies up to %zu bytes\n",
-               so.threads, so.max_connections, so.max_queue, so.keep_alive_max, so.timeouts.read, so.timeouts.request,
+               serve::ComputePool::threads_for(so.threads), so.max_connections, so.max_queue, so.keep_alive_max, so.timeouts.read, so.timeouts.request,
                so.timeouts.write, so.timeouts.keep_alive, so.limits.max_body_bytes);
   std::atomic<bool> signalled{false};
   std::thread watcher([&] {

@@ -17,8 +17,12 @@ struct ComputePool::Job {
   std::condition_variable cv;
 };
 
+int ComputePool::threads_for(int threads) {
+  return threads > 0 ? threads : std::max(1, int(std::thread::hardware_concurrency()));
+}
+
 ComputePool::ComputePool(int threads) {
-  for (int i = 0; i < std::max(1, threads); ++i)
+  for (int i = 0, n = threads_for(threads); i < n; ++i)
     workers_.emplace_back([this] {
       omp_set_num_threads(1);  // one request, one core: concurrency comes from the pool
       work();

@@ -15,7 +15,8 @@ namespace s3rec::serve {
 
 class ComputePool {
  public:
-  explicit ComputePool(int threads);
+  explicit ComputePool(int threads);  // threads <= 0: one per core (threads_for(0))
+  static int threads_for(int threads);  // the pool size a request of `threads` gives
   ~ComputePool();  // finishes what is queued, then joins
   ComputePool(const ComputePool&) = delete;
   ComputePool& operator=(const ComputePool&) = delete;

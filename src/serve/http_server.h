@@ -25,7 +25,7 @@ struct Timeouts {           // seconds
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;            // 0: any free port (see bind())
-  int threads = 16;           // compute threads: requests computing at once (one core each)
+  int threads = 0;            // compute threads: requests computing at once (one core each); 0: one per core
   int max_connections = 512;  // connections served at once, one thread each
   int max_queue = 256;        // accepted connections waiting for a connection thread
   int keep_alive_max = 1000;  // requests per connection before it is closed
