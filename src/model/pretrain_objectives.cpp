@@ -12,7 +12,6 @@
 #include "model/workspace.h"
 #include "s3rec/model.h"
 #include "s3rec/rng.h"
-#include "tensor/gemm.h"
 #include "tensor/linear.h"
 #include "tensor/rows.h"
 #include "tensor/sigmoid_bce.h"
@@ -49,34 +48,35 @@ void attribute_objectives(S3RecModel& m, Workspace& ws, const AttributeHeads& h,
   if (nm > 0)
     linear_forward(X.data() + size_t(nu) * d, nm, d, P.value(h.map->w), P.value(h.map->b), d, H.data() + size_t(nu) * d);
   const float* MA = P.value(m.attribute_embeddings_id());
-  gemm(false, true, n, A1, d, 1.0f, H.data(), d, MA, d, 0.0f, S.data(), A1);  // S[n x A1] = H MA^T
+  // S[n x A1] = H MA^T; each finished block of rows becomes its loss and dS in place
   std::vector<double> row_loss(n);
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < n; ++r) {
-    float* s = S.data() + size_t(r) * A1;
-    const float w = r < nu ? h.w_aap : h.w_map;
-    const std::span<const int> pos = attrs.of(items[r]);
-    float orig[64];
-    std::vector<float> big;
-    float* keep = orig;
-    if (pos.size() > 64) {
-      big.resize(pos.size());
-      keep = big.data();
+  thin_nn(n, A1, d, H.data(), d, MA, d, true, nullptr, false, S.data(), A1, [&](int r0, int r1) {
+    for (int r = r0; r < r1; ++r) {
+      float* s = S.data() + size_t(r) * A1;
+      const float w = r < nu ? h.w_aap : h.w_map;
+      const std::span<const int> pos = attrs.of(items[r]);
+      float orig[64];
+      std::vector<float> big;
+      float* keep = orig;
+      if (pos.size() > 64) {
+        big.resize(pos.size());
+        keep = big.data();
+      }
+      for (size_t k = 0; k < pos.size(); ++k) keep[k] = s[pos[k]];
+      double loss = sigmoid_bce_negatives(s, A1, w);
+      for (size_t k = 0; k < pos.size(); ++k) {  // the item's own attributes are positives
+        const float p = sigmoid(keep[k]);
+        loss += double(bce(p, true)) - double(bce(p, false));
+        s[pos[k]] = w * bce_sigmoid_grad(p, true);
+      }
+      row_loss[r] = loss;
     }
-    for (size_t k = 0; k < pos.size(); ++k) keep[k] = s[pos[k]];
-    double loss = sigmoid_bce_negatives(s, A1, w);
-    for (size_t k = 0; k < pos.size(); ++k) {  // the item's own attributes are positives
-      const float p = sigmoid(keep[k]);
-      loss += double(bce(p, true)) - double(bce(p, false));
-      s[pos[k]] = w * bce_sigmoid_grad(p, true);
-    }
-    row_loss[r] = loss;
-  }
+  });
   loss_aap += std::accumulate(row_loss.begin(), row_loss.begin() + nu, 0.0);
   loss_map += std::accumulate(row_loss.begin() + nu, row_loss.end(), 0.0);
   // dH = dS MA; dMA += dS^T H; heads backward into dX; dF[rows] += dX
-  gemm(false, false, n, d, A1, 1.0f, S.data(), A1, MA, d, 0.0f, dH.data(), d);
-  gemm(true, false, A1, d, n, 1.0f, S.data(), A1, H.data(), d, 1.0f, P.grad(m.attribute_embeddings_id()), d);
+  thin_nn(n, d, A1, S.data(), A1, MA, d, false, nullptr, false, dH.data(), d);
+  thin_tn(n, A1, d, S.data(), A1, H.data(), d, P.grad(m.attribute_embeddings_id()), d, nullptr);
   if (nu > 0)
     linear_backward(X.data(), nu, d, P.value(h.aap->w), d, dH.data(), dX.data(), false, P.grad(h.aap->w),
                     P.grad(h.aap->b));
