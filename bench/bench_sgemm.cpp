@@ -11,6 +11,7 @@
 // (tensor/thin_gemm.h) in fp32 (lib 1) and bf16 (lib 2). Forms: 1 = C = A B^T (forward
 // with a [out x in] weight), 0 = C = A B (input gradient), 2 = C += A^T B (weight gradient).
 #include <benchmark/benchmark.h>
+#include <immintrin.h>
 #include <omp.h>
 
 #include <vector>
@@ -73,6 +74,51 @@ void BM_StepProducts(benchmark::State& state) {
       benchmark::Counter(2.0 * m * n * k * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
 
+// The machine's arithmetic peak, measured: independent chains of 512-bit FMAs (fp32) or
+// vdpbf16ps (bf16: 2 multiply-adds per 32-bit lane) on registers, one per thread.
+// Arguments: threads, 0 = fp32 FMA, 1 = bf16 dot product.
+__attribute__((target("avx512f,avx512bf16"))) double peak_kernel(bool bf16, long reps) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(float(i) * 1e-3f);
+  const __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-4f);
+  const __m512bh xb = _mm512_cvtne2ps_pbh(x, x), yb = _mm512_cvtne2ps_pbh(y, y);
+  for (long r = 0; r < reps; ++r) {
+    if (bf16) {
+#pragma GCC unroll 12
+      for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], xb, yb);
+    } else {
+#pragma GCC unroll 12
+      for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+    }
+  }
+  float s = 0;
+  for (int i = 0; i < 12; ++i) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, acc[i]);
+    for (float v : lanes) s += v;
+  }
+  return s;
+}
+
+void BM_Peak(benchmark::State& state) {
+  const int threads = int(state.range(0));
+  const bool bf16 = state.range(1) == 1;
+  if (!s3rec::thin_kernels_available() || (bf16 && !s3rec::bf16_supported())) {
+    state.SkipWithError("instruction set not available");
+    return;
+  }
+  constexpr long kReps = 1 << 20;
+  double sink = 0;
+  for (auto _ : state) {
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += peak_kernel(bf16, kReps);
+  }
+  benchmark::DoNotOptimize(sink);
+  // 12 vectors x 16 lanes x 2 FLOP (x 2 for the bf16 pair) per repetition and thread
+  const double flop = 12.0 * 16 * 2 * (bf16 ? 2 : 1) * kReps * threads;
+  state.counters["GFLOP/s"] = benchmark::Counter(flop * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
 void step_product_args(benchmark::internal::Benchmark* b) {
   const int shapes[][4] = {{5760, 192, 64, 1},  {5760, 256, 64, 1}, {5760, 64, 256, 1}, {5760, 64, 64, 1},
                            {5760, 64, 192, 0},  {5760, 64, 256, 0}, {5760, 256, 64, 0}, {192, 64, 5760, 2},
@@ -90,6 +136,8 @@ BENCHMARK(BM_StepProducts)
     ->Apply(step_product_args)
     ->UseRealTime()
     ->MinTime(0.3);
+
+BENCHMARK(BM_Peak)->ArgNames({"threads", "bf16"})->Args({1, 0})->Args({2, 0})->Args({1, 1})->Args({2, 1})->UseRealTime();
 
 BENCHMARK(BM_Sgemm)
     ->ArgNames({"m", "n", "k", "form", "threads"})

@@ -87,13 +87,15 @@ void attribute_objectives(S3RecModel& m, Workspace& ws, const AttributeHeads& h,
 }
 
 // MIP at masked rows: -log sigmoid(f(pos) - f(neg)), f(x) = sigmoid(e_x . (W F + b)).
-double masked_item_objective(S3RecModel& m, const S3RecModel::Linear& head, float w, const float* F, float* dF,
+double masked_item_objective(S3RecModel& m, Workspace& ws, const S3RecModel::Linear& head, float w, const float* F, float* dF,
                              const std::vector<int>& rows, const std::vector<int>& pos, const std::vector<int>& neg) {
   ParamStore& P = m.params();
   const int d = m.config().hidden_size, n = int(rows.size());
   if (n == 0) return 0.0;
-  std::vector<float> X(size_t(n) * d), H(size_t(n) * d), dH(size_t(n) * d), dEp(size_t(n) * d),
-      dEn(size_t(n) * d), dX(size_t(n) * d);
+  // the workspace's head buffers (not fresh vectors: those cost page faults and zeroing every step)
+  std::vector<float>&X = ws.head_x, &H = ws.head_h, &dH = ws.head_dh, &dEp = ws.head_dep, &dEn = ws.head_den,
+  &dX = ws.head_dx;
+  for (std::vector<float>* v : {&X, &H, &dH, &dEp, &dEn, &dX}) v->resize(size_t(n) * d);
   gather_rows(F, rows.data(), n, d, X.data());
   linear_forward(X.data(), n, d, P.value(head.w), P.value(head.b), d, H.data());
   const float* E = P.value(m.item_embeddings_id());
@@ -131,11 +133,13 @@ double masked_item_objective(S3RecModel& m, const S3RecModel::Linear& head, floa
 
 // SP over B samples: C, Pp, Nn are [B x d] final states of the context, positive and
 // negative segment sequences; -log sigmoid(g(s+) - g(s-)), g(y) = sigmoid(y . (W c + b)).
-double segment_objective(S3RecModel& m, const S3RecModel::Linear& head, float w, int B, const float* C,
+double segment_objective(S3RecModel& m, Workspace& ws, const S3RecModel::Linear& head, float w, int B, const float* C,
                          const float* Pp, const float* Nn, float* dC, float* dP, float* dN) {
   ParamStore& P = m.params();
   const int d = m.config().hidden_size;
-  std::vector<float> S(size_t(B) * d), dS(size_t(B) * d);
+  std::vector<float>&S = ws.head_h, &dS = ws.head_dh;  // free again once the masked objectives are done
+  S.resize(size_t(B) * d);
+  dS.resize(size_t(B) * d);
   linear_forward(C, B, d, P.value(head.w), P.value(head.b), d, S.data());
   std::vector<double> row_loss(B);
 #pragma omp parallel for schedule(static)
@@ -229,14 +233,14 @@ PretrainLosses S3RecModel::pretrain_step(const PretrainBatch& batch, const Attri
       if (it < 1 || it > cfg_.n_items) throw std::invalid_argument("pretrain batch: negative item out of range");
     attribute_objectives(*this, ws, {&aap_, &map_, w.aap, w.map}, attrs, F, dF.data(), rows, items, nu, out.aap,
                          out.map);
-    if (w.mip != 0.0f) out.mip = masked_item_objective(*this, mip_, w.mip, F, dF.data(), mrows, mpos, mneg);
+    if (w.mip != 0.0f) out.mip = masked_item_objective(*this, ws, mip_, w.mip, F, dF.data(), mrows, mpos, mneg);
   }
   if (use_sp) {
     const size_t base = use_masked ? size_t(batch.masked.num_tokens()) : 0;
     const float* C = F + base * d;
     float* dC = dF.data() + base * d;
     const size_t stride = size_t(B) * d;
-    out.sp = segment_objective(*this, sp_, w.sp, B, C, C + stride, C + 2 * stride, dC, dC + stride, dC + 2 * stride);
+    out.sp = segment_objective(*this, ws, sp_, w.sp, B, C, C + stride, C + 2 * stride, dC, dC + stride, dC + 2 * stride);
   }
   encoder_backward(*this, ws, dF.data());
   return out;

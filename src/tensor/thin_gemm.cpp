@@ -168,13 +168,12 @@ S3REC_AVX512_BF16 void pair_within_row(const float* x, int n, uint32_t* out) {
 }
 
 // op(B) [K x N] as pairs of rows: Bv[kp * N + n] = (op(B)[2kp][n], op(B)[2kp+1][n]).
-void pack_pairs(int K, int N, const float* B, int ldb, bool b_transposed, std::vector<uint32_t>& Bv) {
+void pack_pairs(int K, int N, const float* B, int ldb, bool b_transposed, uint32_t* Bv) {
   const int KP = (K + 1) / 2;
-  Bv.resize(size_t(KP) * N);
   if (!b_transposed) {
     for (int kp = 0; kp < KP; ++kp)
       pair_rows(B + size_t(2 * kp) * ldb, 2 * kp + 1 < K ? B + size_t(2 * kp + 1) * ldb : nullptr, N,
-                Bv.data() + size_t(kp) * N);
+                Bv + size_t(kp) * N);
     return;
   }
   for (int n = 0; n < N; ++n)
@@ -238,12 +237,13 @@ SmallOperand::SmallOperand(int K, int N, const float* B, int ldb, bool b_transpo
       ldb_(ldb), transposed_(b_transposed) {
   if (blas_ || N <= 0) return;
   if (bf16_) {
-    pack_pairs(K, N, B, ldb, b_transposed, pairs_);
+    pairs_.reset(new uint32_t[size_t((K + 1) / 2) * N]);
+    pack_pairs(K, N, B, ldb, b_transposed, pairs_.get());
   } else if (b_transposed) {
-    f32_.resize(size_t(K) * N);
+    f32_.reset(new float[size_t(K) * N]);
     for (int n = 0; n < N; ++n)
       for (int k = 0; k < K; ++k) f32_[size_t(k) * N + n] = B[size_t(n) * ldb + k];
-    B_ = f32_.data();
+    B_ = f32_.get();
     ldb_ = N;
   }
 }
@@ -266,7 +266,7 @@ void SmallOperand::multiply_rows(int i0, int i1, const float* A, int lda, const 
     const int b1 = std::min(i1, b0 + kRowBlock);
     ap.resize(size_t(kRowBlock) * KP);
     for (int i = b0; i < b1; ++i) pair_within_row(A + size_t(i) * lda, K_, ap.data() + size_t(i - b0) * KP);
-    product_rows<uint32_t>(0, b1 - b0, N_, KP, ap.data(), KP, 1, pairs_.data(), N_, bias, accumulate,
+    product_rows<uint32_t>(0, b1 - b0, N_, KP, ap.data(), KP, 1, pairs_.get(), N_, bias, accumulate,
                            C + size_t(b0) * ldc, ldc);
   }
 }

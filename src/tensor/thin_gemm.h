@@ -10,6 +10,7 @@
 // Without AVX-512 the same calls go to OpenBLAS.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,8 @@ class SmallOperand {
   const float* B_;  // fp32 operand as given (or in f32_)
   long ldb_;
   bool transposed_;
-  std::vector<float> f32_;
-  std::vector<uint32_t> pairs_;
+  std::unique_ptr<float[]> f32_;  // (not vectors: no zero-filling of what is written next)
+  std::unique_ptr<uint32_t[]> pairs_;
 };
 
 // Runs on rows [r0, r1) of C once they are final, inside the product's parallel region.
