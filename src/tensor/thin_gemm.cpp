@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <omp.h>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -284,47 +285,85 @@ void thin_nn(int M, int N, int K, const float* A, int lda, const float* B, int l
   }
 }
 
-void thin_tn(int M, int N, int K, const float* dY, int ldy, const float* X, int ldx, float* dW, int lddw,
-             float* db) {
-  if (M <= 0 || N <= 0) return;
+void thin_tn_rows(int n0, int n1, int M, int K, const float* dY, int ldy, const float* X, int ldx, float* dW,
+                  int lddw, float* db) {
+  const int nn = n1 - n0;
+  if (M <= 0 || nn <= 0) return;
   if (!cpu_has_avx512() || K <= 0) {
-    if (K > 0) gemm(true, false, N, K, M, 1.0f, dY, ldy, X, ldx, 1.0f, dW, lddw);
-    if (db) col_sums(M, N, dY, ldy, 1.0f, 1.0f, db);
+    if (K > 0) gemm(true, false, nn, K, M, 1.0f, dY + n0, ldy, X, ldx, 1.0f, dW + size_t(n0) * lddw, lddw);
+    if (db) col_sums(M, nn, dY + n0, ldy, 1.0f, 1.0f, db + n0);
     return;
   }
   const bool bf16 = g_precision == MatmulPrecision::BF16;
-  const bool parallel = N >= 2 * kRowTile && double(M) * N * K > kParallelMacs;
-#pragma omp parallel if (parallel)
-  {
-    // this thread's rows of dW: [n0, n1)
-    const int nt = omp_get_num_threads(), id = omp_get_thread_num();
-    const int n0 = int(long(N) * id / nt), n1 = int(long(N) * (id + 1) / nt), nn = n1 - n0;
-    thread_local std::vector<uint32_t> ap, bp;
-    for (int r0 = 0; r0 < M && nn > 0; r0 += kInnerBlock) {
-      const int rows = std::min(kInnerBlock, M - r0);
-      const float* dy = dY + size_t(r0) * ldy;
-      const float* x = X + size_t(r0) * ldx;
-      if (bf16) {  // pairs of consecutive rows: dY's as A [nn x rows/2] (transposed), X's as B
-        const int RP = (rows + 1) / 2;
-        ap.resize(size_t(RP) * nn);
-        bp.resize(size_t(RP) * K);
-        for (int p = 0; p < RP; ++p) {
-          const bool odd = 2 * p + 1 < rows;
-          pair_rows(dy + size_t(2 * p) * ldy + n0, odd ? dy + size_t(2 * p + 1) * ldy + n0 : nullptr, nn,
-                    ap.data() + size_t(p) * nn);
-          pair_rows(x + size_t(2 * p) * ldx, odd ? x + size_t(2 * p + 1) * ldx : nullptr, K, bp.data() + size_t(p) * K);
-        }
-        product_rows<uint32_t>(0, nn, K, RP, ap.data(), 1, nn, bp.data(), K, nullptr, true, dW + size_t(n0) * lddw,
-                               lddw);
-      } else {
-        product_rows<float>(0, nn, K, rows, dy + n0, 1, ldy, x, ldx, nullptr, true, dW + size_t(n0) * lddw, lddw);
+  thread_local std::vector<uint32_t> ap, bp;
+  for (int r0 = 0; r0 < M; r0 += kInnerBlock) {
+    const int rows = std::min(kInnerBlock, M - r0);
+    const float* dy = dY + size_t(r0) * ldy;
+    const float* x = X + size_t(r0) * ldx;
+    if (bf16) {  // pairs of consecutive rows: dY's as A [nn x rows/2] (transposed), X's as B
+      const int RP = (rows + 1) / 2;
+      ap.resize(size_t(RP) * nn);
+      bp.resize(size_t(RP) * K);
+      for (int p = 0; p < RP; ++p) {
+        const bool odd = 2 * p + 1 < rows;
+        pair_rows(dy + size_t(2 * p) * ldy + n0, odd ? dy + size_t(2 * p + 1) * ldy + n0 : nullptr, nn,
+                  ap.data() + size_t(p) * nn);
+        pair_rows(x + size_t(2 * p) * ldx, odd ? x + size_t(2 * p + 1) * ldx : nullptr, K, bp.data() + size_t(p) * K);
       }
-      if (db)
-        for (int r = 0; r < rows; ++r) {
-          const float* y = dy + size_t(r) * ldy;
-          for (int n = n0; n < n1; ++n) db[n] += y[n];
-        }
+      product_rows<uint32_t>(0, nn, K, RP, ap.data(), 1, nn, bp.data(), K, nullptr, true, dW + size_t(n0) * lddw,
+                             lddw);
+    } else {
+      product_rows<float>(0, nn, K, rows, dy + n0, 1, ldy, x, ldx, nullptr, true, dW + size_t(n0) * lddw, lddw);
     }
+    if (db)
+      for (int r = 0; r < rows; ++r) {
+        const float* y = dy + size_t(r) * ldy;
+        for (int n = n0; n < n1; ++n) db[n] += y[n];
+      }
+  }
+}
+
+namespace {
+
+// This thread's share [n0, n1) of N rows of a weight gradient.
+std::pair<int, int> my_rows(int N) {
+  const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+  return {int(long(N) * id / nt), int(long(N) * (id + 1) / nt)};
+}
+
+bool worth_parallel(int M, int N, int K) { return double(M) * N * K > kParallelMacs; }
+
+}  // namespace
+
+void thin_tn(int M, int N, int K, const float* dY, int ldy, const float* X, int ldx, float* dW, int lddw,
+             float* db) {
+  if (M <= 0 || N <= 0) return;
+#pragma omp parallel if (N >= 2 * kRowTile && worth_parallel(M, N, K))
+  {
+    const auto [n0, n1] = my_rows(N);
+    thin_tn_rows(n0, n1, M, K, dY, ldy, X, ldx, dW, lddw, db);
+  }
+}
+
+void thin_linear_backward(const float* X, int n, int in, const float* W, int out, const float* dY, float* dX,
+                          bool accumulate_dx, float* dW, float* db, const RowEpilogue& dx_epi) {
+  if (n <= 0) return;
+  std::optional<SmallOperand> w;  // dX = dY W: W [out x in] is op(B) as it is
+  if (dX) w.emplace(out, in, W, in, false);
+  const int blocks = (n + kRowBlock - 1) / kRowBlock;
+  // the two products are independent: one parallel region, no barrier between them
+#pragma omp parallel if (blocks > 1 && worth_parallel(n, in, out))
+  {
+    if (dX) {
+#pragma omp for schedule(static) nowait
+      for (int blk = 0; blk < blocks; ++blk) {
+        const int i0 = blk * kRowBlock, i1 = std::min(n, i0 + kRowBlock);
+        w->multiply_rows(i0, i1, dY, out, nullptr, accumulate_dx, dX, in);
+        if (dx_epi) dx_epi(i0, i1);
+      }
+    }
+    const auto [o0, o1] = my_rows(out);
+    thin_tn_rows(o0, o1, n, in, dY, out, X, in, dW, in, db);
   }
 }
 

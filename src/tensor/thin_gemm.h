@@ -66,4 +66,14 @@ void thin_nn(int M, int N, int K, const float* A, int lda, const float* B, int l
 // Threads split the N rows of dW, so the sums run in the same order for any thread count.
 void thin_tn(int M, int N, int K, const float* dY, int ldy, const float* X, int ldx, float* dW, int lddw, float* db);
 
+// Rows [n0, n1) of dW (and db) of thin_tn, on the calling thread.
+void thin_tn_rows(int n0, int n1, int M, int K, const float* dY, int ldy, const float* X, int ldx, float* dW,
+                  int lddw, float* db);
+
+// A fully connected layer's backward pass (weight W [out x in], PyTorch layout) in one
+// parallel region: dX[n x in] = dY W (+ dX when accumulate_dx; skipped when dX is null), then
+// dx_epi on each finished block of rows of dX; and dW += dY^T X, db += colsum(dY).
+void thin_linear_backward(const float* X, int n, int in, const float* W, int out, const float* dY, float* dX,
+                          bool accumulate_dx, float* dW, float* db, const RowEpilogue& dx_epi);
+
 }  // namespace s3rec
