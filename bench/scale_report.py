@@ -44,7 +44,7 @@ def main():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("matplotlib missing (S3REC_WITH_PLOTS=1 scripts/setup.sh): no chart")
+        print("matplotlib missing (scripts/setup.sh installs it): no chart")
         return
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     for col, (data, key, label) in enumerate([(items, "n_items", "items in the catalogue"),

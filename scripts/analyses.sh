@@ -11,7 +11,8 @@
 #
 # usage: scripts/analyses.sh NAME DATA_PATH OUT
 # environment: BUILD (build), SEED (2022), THREADS (all cores), ABL_EPOCHS (20), STOP (30),
-#              STEPS ("epochs ablation fraction")
+#              STEPS ("epochs ablation fraction"), EXTRA (more options for every command,
+#              e.g. "--hidden_size=32": the same as the pre-training's)
 set -euo pipefail
 NAME=${1:?usage: analyses.sh NAME DATA_PATH OUT}
 DATA=${2:?usage: analyses.sh NAME DATA_PATH OUT}
@@ -26,6 +27,8 @@ STEPS=${STEPS:-epochs ablation fraction}
 A="$OUT/analysis"
 mkdir -p "$A"
 COMMON=(--data_path="$DATA" --dataset="$NAME" --seed="$SEED" --threads="$THREADS")
+# shellcheck disable=SC2206
+[ -n "${EXTRA:-}" ] && COMMON+=($EXTRA)
 
 # finetune TAG [options...]: fine-tune into A/TAG, result A/TAG.json (skipped when present)
 finetune() {

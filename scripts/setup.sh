@@ -8,7 +8,10 @@ PKGS=(build-essential cmake pkg-config libopenblas-openmp-dev nlohmann-json3-dev
       pybind11-dev python3-dev python3-numpy python3-setuptools python3-wheel python3-venv python3-pytest
       python3-pandas python3-tqdm)
 [ "${S3REC_WITH_TORCH:-0}" = 1 ] && PKGS+=(python3-torch python3-numpy)
-[ "${S3REC_WITH_PLOTS:-0}" = 1 ] && PKGS+=(python3-matplotlib python3-numpy)
+PKGS+=(python3-matplotlib)  # python3 -m s3rec.plot and its test, bench/scale_report.py
+# make fuzz, make check-sanitize, make check-tsan: clang with its sanitizer runtimes and LLVM's OpenMP
+# runtime (libarcher)
+[ "${S3REC_WITH_CLANG:-0}" = 1 ] && PKGS+=(clang libclang-rt-dev libomp-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,28 +13,14 @@
 #include <sys/wait.h>
 #include <vector>
 
+#include "cli_run.h"
+
 namespace fs = std::filesystem;
+using s3rec_test::read_json;
+using s3rec_test::s3rec;
+using s3rec_test::Outcome;
 
 namespace {
-
-struct Outcome {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-// Runs `s3rec ARGS` through the shell with 1 thread; output is not a terminal.
-Outcome s3rec(const std::string& args) {
-  const std::string cmd = "OMP_NUM_THREADS=1 " + std::string(S3REC_BINARY_DIR) + "/s3rec " + args + " 2>&1 </dev/null";
-  Outcome r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::string help_run(const std::string& cmd) {
   const std::string full = std::string(S3REC_BINARY_DIR) + "/s3rec " + cmd + " --help 2>&1";
@@ -59,11 +45,6 @@ std::vector<std::string> keys(const nlohmann::ordered_json& j) {
   std::vector<std::string> k;
   for (const auto& [key, v] : j.items()) k.push_back(key);
   return k;
-}
-
-nlohmann::ordered_json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  return nlohmann::ordered_json::parse(in);
 }
 
 }  // namespace

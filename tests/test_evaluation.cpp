@@ -80,7 +80,7 @@ struct TinyWorld {
 }  // namespace
 
 // Ranks recomputed by brute force from encode_last and the item table.
-Metrics brute_force(const TinyWorld& w, EvalSplit split, EvalMode mode) {
+Metrics brute_force(const TinyWorld& w, EvalSplit split, EvalMode mode, const std::vector<MetricSpec>& specs = {}) {
   const int d = 8;
   PackedSeqs in;
   std::vector<int> target;
@@ -97,7 +97,7 @@ Metrics brute_force(const TinyWorld& w, EvalSplit split, EvalMode mode) {
     for (int j = 0; j < d; ++j) x += F[u * d + j] * E[item * d + j];
     return x;
   };
-  RankMetrics acc(mode);
+  RankMetrics acc(specs.empty() ? default_metrics(mode) : specs);
   for (size_t u = 0; u < target.size(); ++u) {
     std::vector<int> cands;
     if (mode == EvalMode::Sampled) {
@@ -123,6 +123,21 @@ TEST(Evaluation, SampledAndFullMatchBruteForce) {
       const Metrics got = evaluate(*w.m, w.d, split, mode, 2), want = brute_force(w, split, mode);
       ASSERT_EQ(got.size(), want.size());
       for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i].second, want[i].second, 1e-12) << got[i].first;
+    }
+}
+
+TEST(Evaluation, RecBoleMetricsInBothProtocolsMatchBruteForce) {
+  TinyWorld w;
+  const auto specs = recbole_metrics({"Recall", "MRR", "NDCG", "Hit", "Precision", "MAP"}, {1, 2, 5});
+  for (EvalSplit split : {EvalSplit::Valid, EvalSplit::Test})
+    for (EvalMode mode : {EvalMode::Sampled, EvalMode::Full}) {
+      const Metrics got = evaluate(*w.m, w.d, split, mode, specs, 2), want = brute_force(w, split, mode, specs);
+      ASSERT_EQ(got.size(), specs.size());
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].first, want[i].first);
+        EXPECT_NEAR(got[i].second, want[i].second, 1e-12) << got[i].first;
+      }
     }
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "s3rec/checkpoint.h"
 #include "s3rec/recommender.h"
@@ -223,6 +224,31 @@ TEST(ItemIndex, FiltersAndExclusionHoldThroughTheIndex) {
       EXPECT_EQ(rc.items.size(), expect) << k;
       for (const auto& t : rc.items) EXPECT_TRUE(t == "5" || t == "50" || t == "500") << t;
     }
+  }
+}
+
+// One Recommender shared by 4 threads (as the HTTP server's workers share it): every kind,
+// with and without filters, answers each request exactly what one thread answered. Run
+// under ThreadSanitizer by `make check-tsan` (docs/reliability.md).
+TEST(ItemIndex, ConcurrentRequestsAnswerWhatSequentialOnesAnswer) {
+  RecommendOptions filtered;
+  filtered.attributes = {"a5", "a40"};
+  for (const std::string k : {"exact", "hnsw", "ivf"}) {
+    const Recommender rec(model_a(), nullptr, tuned(k), "");
+    std::vector<Recommendation> want;
+    for (int u = 0; u < 16; ++u) want.push_back(rec.recommend(history(u), 10, u % 2 ? filtered : RecommendOptions{}));
+    std::vector<int> wrong(4, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        for (int round = 0; round < 3; ++round)
+          for (int u = t; u < 16; u += 2) {
+            const auto got = rec.recommend(history(u), 10, u % 2 ? filtered : RecommendOptions{});
+            wrong[size_t(t)] += got.items != want[size_t(u)].items || got.scores != want[size_t(u)].scores;
+          }
+      });
+    for (auto& th : threads) th.join();
+    for (int t = 0; t < 4; ++t) EXPECT_EQ(wrong[size_t(t)], 0) << k << " thread " << t;
   }
 }
 

@@ -164,7 +164,7 @@ TEST(Tune, SearchOnTinyDataSharesOnePretrainingAndRanksTrials) {
     }
     EXPECT_TRUE(rows[i]["test"].contains("NDCG@10"));
     // each trial's recorded validation MRR is its fine-tuning run's own
-    std::ifstream r(rows[i]["run_dir"].get<std::string>() + "/final.json");
+    std::ifstream r(rows[i]["run_dir"].get<std::string>() + "/results.json");
     EXPECT_EQ(nlohmann::json::parse(r)["valid"]["MRR"], rows[i]["valid"]["MRR"]);
   }
   std::sort(seen.begin(), seen.end());
@@ -188,14 +188,14 @@ TEST(Tune, SearchOnTinyDataSharesOnePretrainingAndRanksTrials) {
   // checkpoint is untouched and the (deterministic) fine-tuning gives the same metrics
   const fs::path pre1 = pre / "S3Rec-synthetic-1.safetensors";
   const std::string pre1_bytes = file_bytes(pre1);
-  const nlohmann::json trial1 = read_json(dir / "t" / "trial-1" / "final.json");
+  const nlohmann::json trial1 = read_json(dir / "t" / "trial-1" / "results.json");
   r = s3rec_run(tune + " --max_trials=1", dir / "out2.txt");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("reused"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("tune: pre-training"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("initialised from " + pre1.string()), std::string::npos) << r.out;
   EXPECT_TRUE(file_bytes(pre1) == pre1_bytes) << "the reused checkpoint was rewritten";
-  EXPECT_EQ(read_json(dir / "t" / "trial-1" / "final.json"), trial1);
+  EXPECT_EQ(read_json(dir / "t" / "trial-1" / "results.json"), trial1);
 
   // a search with other pre-training settings does not reuse it: the checkpoints of the old
   // settings are removed and the pre-training is redone with the new ones
@@ -216,7 +216,7 @@ TEST(Tune, SearchOnTinyDataSharesOnePretrainingAndRanksTrials) {
   const CheckpointMeta meta = read_checkpoint_meta(pre1.string());
   EXPECT_DOUBLE_EQ(std::stod(meta.extra.at("mask_ratio")), 0.2);
   EXPECT_EQ(meta.config.hidden_act, Activation::Relu);
-  EXPECT_NE(read_json(dir / "t" / "trial-1" / "final.json"), trial1);
+  EXPECT_NE(read_json(dir / "t" / "trial-1" / "results.json"), trial1);
 }
 
 TEST(Tune, RefusesToRankTrialsEvaluatedWithDifferentProtocols) {
@@ -230,5 +230,18 @@ TEST(Tune, RefusesToRankTrialsEvaluatedWithDifferentProtocols) {
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("different protocols (eval_mode sampled and full)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("run one search per eval_mode"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "t" / "pretrain-0")) << "refused before any training";
+}
+
+TEST(Tune, RefusesToRankTrialsSelectedOnDifferentMetrics) {
+  const fs::path dir = fs::temp_directory_path() / "s3rec_tune_valid_metrics";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "params.txt") << "valid_metric choice [MRR, NDCG@10]\n";
+  const Outcome r = s3rec_run("tune --params_file=" + (dir / "params.txt").string() + " --data_path=" +
+                              (dir / "nowhere").string() + " --dataset=synthetic --tune_dir=" + (dir / "t").string(),
+                          dir / "out.txt");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("different metrics (valid_metric MRR and NDCG@10)"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir / "t" / "pretrain-0")) << "refused before any training";
 }

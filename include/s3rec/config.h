@@ -1,12 +1,16 @@
 #pragma once
 // Run configuration with RecBole's key names and the paper's defaults
 // (SPEC sections 2-4). Sources, later ones winning: defaults, YAML files
-// (--config_files=a.yaml,b.yaml), then --key=value overrides.
+// (--config_files=a.yaml,b.yaml), then --key=value overrides; a key means the same in
+// every source. RecBole's own keys are understood too (src/cli/recbole_keys.h):
+// neg_sampling, eval_args, metrics, topk, valid_metric, and the rest accepted where
+// s3rec does what they ask, refused with the reason otherwise.
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "s3rec/evaluation.h"
 #include "s3rec/model.h"
 #include "s3rec/optimizer.h"
 
@@ -29,6 +33,12 @@ struct RunConfig {
   int pretrain_epochs = 100, pretrain_batch_size = 200, save_step = 10;
   // fine-tuning
   std::string train_stage = "pretrain", pre_model_path, loss_type = "BCE", eval_mode = "sampled";
+  // RecBole's: "None" (no sampled negatives: loss_type CE) or "{uniform: 1}" (BCE, BPR);
+  // each follows the other when only one is given
+  std::string neg_sampling = "{uniform: 1}";
+  std::vector<std::string> metrics;  // RecBole's metrics x topk; both empty: the protocol's report
+  std::vector<int> topk;
+  std::string valid_metric;  // early stopping metric; "": MRR (sampled) or NDCG@20 (full)
   int train_batch_size = 256, epochs = 200, stopping_step = 10;
   double train_fraction = 1.0;
   // optimisation and run
@@ -37,14 +47,18 @@ struct RunConfig {
   long seed = 2020;
   int threads = 0;  // 0: all cores
   std::string precision = "fp32";  // fp32 | bf16 (matrix products; refused on CPUs without AVX512_BF16)
-  std::string checkpoint_dir = "saved", data_path = ".", dataset, run_dir, model_path;
+  std::string checkpoint_dir;  // "": saved/ for pre-training, the run directory for fine-tuned models
+  std::string data_path = ".", dataset, run_dir, model_path;
   std::vector<std::string> item_attribute;
   bool resume = false;
+  std::vector<std::string> notes;  // RecBole keys given that have no effect here (not a key)
 
   ModelConfig model_config(int n_items, int n_attributes) const;
   AdamConfig adam() const;
   Learner optimizer_learner() const;
   PretrainWeights weights() const;
+  std::vector<MetricSpec> metric_specs() const;  // empty: the protocol's default report
+  std::string pretrain_dir() const { return checkpoint_dir.empty() ? "saved" : checkpoint_dir; }
 };
 
 RunConfig load_run_config(const std::vector<std::string>& yaml_files,

@@ -52,6 +52,9 @@ struct LoadOptions {
   bool generate_sample_if_missing = true;
   uint64_t sample_seed = 2020;
   int num_negatives = 99;
+  // Largest item or attribute id of the reference format: ids are dense, so the largest
+  // one is the catalogue's size, and memory and time grow with it.
+  int max_id = 100000000;
 };
 
 // --data_path=DIR --dataset=NAME: DIR/NAME.txt (reference format), else

@@ -63,10 +63,6 @@ class S3RecModel {
   // Final hidden states at every token, dropout off. out: [T x d]. Thread-safe.
   void encode_all(const PackedSeqs& seqs, bool causal, float* out) const;
 
-  // Gradient of sum(out * probe) over encode_all's output, accumulated into grads
-  // (a test hook that exercises the encoder's backward in either direction).
-  void encode_all_backward_probe(const PackedSeqs& seqs, bool causal, const float* probe);
-
   // Parameter ids into params(). query/key/value weights (and biases) are
   // registered back to back, so qkv_w addresses one [3d x d] block.
   struct Linear { int w = -1, b = -1, in = 0, out = 0; };
@@ -79,6 +75,11 @@ class S3RecModel {
   const std::vector<Layer>& layers() const { return layers_; }
 
  private:
+  friend struct S3RecModelTestAccess;  // tests/model_test_access.h
+  // Gradient of sum(out * probe) over encode_all's output, accumulated into grads
+  // (for tests: the encoder's backward in either direction, without a loss head).
+  void encode_all_backward_probe(const PackedSeqs& seqs, bool causal, const float* probe);
+
   ModelConfig cfg_;
   ParamStore params_;
   int item_emb_ = -1, attr_emb_ = -1, pos_emb_ = -1;

@@ -34,7 +34,6 @@ class PretrainSampler {
  private:
   struct Sample { int user, start, len; };  // items s[start, start+len) of user's sequence
   const Dataset& d_;
-  int max_len_;
   float mask_ratio_;
   std::vector<Sample> canonical_, samples_;
   std::vector<int> long_sequence_;  // all users' full sequences back to back

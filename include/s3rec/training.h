@@ -71,6 +71,8 @@ struct FinetuneOptions {
   int batch_size = 256;
   LossType loss = LossType::BCE;
   EvalMode eval_mode = EvalMode::Sampled;
+  std::vector<MetricSpec> metrics;  // reported on validation and test; empty: default_metrics(eval_mode)
+  std::string valid_metric;         // early stopping watches it; empty: selection_metric(eval_mode)
   int stopping_step = 10;  // epochs without improvement before stopping
   uint64_t seed = 2020;
   double train_fraction = 1.0;
@@ -86,7 +88,7 @@ struct FinetuneEpoch {
   int epoch = 0;  // 1-based
   double loss = 0.0;  // mean over the epoch's batches
   Metrics valid;
-  double score = 0.0;  // the selection metric on validation
+  double score = 0.0;  // the selection metric (valid_metric) on validation
   bool improved = false;
   long positions = 0;          // input positions encoded in training
   double train_seconds = 0.0;  // training steps only (seconds also counts the validation)

@@ -42,6 +42,15 @@ class Config:
     def __getitem__(self, key):
         return self.to_dict()[key]
 
+    def __contains__(self, key):
+        return key in self.to_dict()
+
+    def __iter__(self):
+        return iter(self.to_dict())
+
+    def keys(self):
+        return self.to_dict().keys()
+
     def __repr__(self):
         return f"Config({self.to_dict()!r})"
 

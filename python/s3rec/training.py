@@ -97,7 +97,8 @@ def _run(fn, data, config_files, keys, progress, on_epoch):
 
 def pretrain(data=None, *, config_files=None, progress=True, on_epoch=None, **keys):
     """Pre-trains S3-Rec (AAP, MIP, MAP, SP). Writes S3Rec-NAME-EPOCH.safetensors to
-    checkpoint_dir every save_step epochs and after the last, and RUN_DIR/log.jsonl.
+    checkpoint_dir (default saved/) every save_step epochs and after the last, and
+    RUN_DIR/log.jsonl.
     Returns {"checkpoint": last path, "checkpoints": [...], "epochs": n, "run_dir": ...}.
     `on_epoch(record)` receives each epoch's log record (a dict)."""
     return _run(core().pretrain, data, config_files, keys, progress, on_epoch)
@@ -106,7 +107,8 @@ def pretrain(data=None, *, config_files=None, progress=True, on_epoch=None, **ke
 def finetune(data=None, *, config_files=None, progress=True, on_epoch=None, **keys):
     """Fine-tunes for next-item prediction (from pre_model_path when given, else
     SASRec) with early stopping. Returns the CLI's results.json as a dict:
-    {"valid": {metric: value}, "test": {...}, "model": path, "best_epoch": n, ...}."""
+    {"valid": {metric: value}, "test": {...}, "model": path, "best_epoch": n, ...}; the model
+    is written in checkpoint_dir when given, else in the run directory."""
     return _run(core().finetune, data, config_files, keys, progress, on_epoch)
 
 

@@ -9,7 +9,8 @@ def test_defaults_are_the_cli_defaults():
     c = s3rec.Config().to_dict()
     assert c["hidden_size"] == 64 and c["n_layers"] == 2 and c["mask_ratio"] == pytest.approx(0.2)
     assert c["pretrain_epochs"] == 100 and c["learning_rate"] == pytest.approx(1e-3)
-    assert c["checkpoint_dir"] == "saved" and c["train_stage"] == "pretrain"
+    # "" = pre-training checkpoints in saved/, the fine-tuned model in the run directory (as the CLI)
+    assert c["checkpoint_dir"] == "" and c["train_stage"] == "pretrain"
     assert set(c) == set(s3rec.config_keys())
 
 
@@ -51,3 +52,19 @@ def test_yaml_errors_name_file_and_line(tmp_path):
     f.write_text("hidden_size: 64\nlerning_rate: 0.1\n")
     with pytest.raises(s3rec.ConfigError, match=r"bad.yaml:2: unknown key 'lerning_rate'"):
         s3rec.Config(f)
+
+
+def test_config_behaves_as_a_read_only_mapping():
+    c = s3rec.Config(hidden_size=32)
+    assert "hidden_size" in c and "no_such_key" not in c
+    assert dict(c)["hidden_size"] == 32 and set(c.keys()) == set(s3rec.config_keys())
+
+
+def test_recbole_keyword_arguments_have_recbole_meaning():
+    # RecBole's S3Rec page: neg_sampling None = CE over all items; eval_args mode full
+    c = s3rec.Config(neg_sampling=None, metrics=["Recall", "NDCG"], topk=[10, 20], valid_metric="NDCG@10",
+                     eval_args={"mode": "full"})
+    assert c["loss_type"] == "CE" and c["eval_mode"] == "full" and c["valid_metric"] == "NDCG@10"
+    assert s3rec.Config(neg_sampling={"uniform": 1})["loss_type"] == "BCE"
+    with pytest.raises(s3rec.ConfigError, match="not supported by s3rec"):
+        s3rec.Config(eval_args={"split": {"RS": [0.8, 0.1, 0.1]}})

@@ -38,3 +38,8 @@ def test_docs_python_md_runs_as_written(tmp_path, monkeypatch):
     # what the page promises
     assert namespace["ids"].shape == (5,)
     assert os.path.exists(tmp_path / "saved" / "S3Rec-demo-5.safetensors")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert (tmp_path / "convergence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

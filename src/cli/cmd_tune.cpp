@@ -3,17 +3,18 @@
 // in fine-tuning keys or in pretrain_epochs share one pre-training run.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
 
 #include "cli/commands.h"
+#include "cli/console_hooks.h"
 #include "train/run_settings.h"
 #include "s3rec/checkpoint.h"
 #include "s3rec/config.h"
 #include "s3rec/evaluation.h"
+#include "s3rec/run.h"
 #include "s3rec/tune.h"
 #include "util/atomic_write.h"
 
@@ -56,6 +57,22 @@ std::string why_not_reusable(const std::string& dir, const RunConfig& c, const s
   return "";
 }
 
+// Datasets by what shapes them, so that trials share one parse (generated sample negatives
+// depend on the seed).
+class DatasetCache {
+ public:
+  const Dataset& get(const RunConfig& c) {
+    std::string key = c.data_path + "\n" + c.dataset + "\n" + std::to_string(c.seed);
+    for (const std::string& f : c.item_attribute) key += "\n" + f;
+    auto it = cache_.find(key);
+    if (it == cache_.end()) it = cache_.emplace(key, load_reported_dataset(c)).first;
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, Dataset> cache_;
+};
+
 }  // namespace
 
 int cmd_tune(const Args& a) {
@@ -73,7 +90,6 @@ int cmd_tune(const Args& a) {
   }
   std::string params_file, algo = "exhaustive", tune_dir, stage = "s3rec";
   int max_trials = 20;
-  Args base;  // passed to every trial
   std::vector<std::string> yaml_files;
   std::vector<std::pair<std::string, std::string>> base_over;
   for (const auto& [k, v] : a.kv) {
@@ -83,7 +99,6 @@ int cmd_tune(const Args& a) {
     else if (k == "tune_dir") tune_dir = v;
     else if (k == "stage") stage = v;
     else {
-      base.kv.emplace_back(k, v);
       if (k == "config_files") {
         std::string cur;
         for (char ch : v + ",") {
@@ -127,10 +142,19 @@ int cmd_tune(const Args& a) {
                         " are evaluated with different protocols (eval_mode " + cfgs[0].eval_mode + " and " +
                         cfgs[i].eval_mode + "), whose metrics cannot rank trials against each other; " +
                         "run one search per eval_mode (set it with --eval_mode, not in " + params_file + ")");
-  const std::string metric = selection_metric(parse_eval_mode(cfgs.front().eval_mode));
+  for (size_t i = 1; i < cfgs.size(); ++i)
+    if (cfgs[i].valid_metric != cfgs[0].valid_metric)
+      throw ConfigError("tune: trials " + describe(trials[0]) + " and " + describe(trials[i]) +
+                        " select their epochs on different metrics (valid_metric " + cfgs[0].valid_metric + " and " +
+                        cfgs[i].valid_metric + "), which cannot rank trials against each other; run one search per " +
+                        "valid_metric (set it with --valid_metric, not in " + params_file + ")");
+  // the fine-tuning's early stopping metric, which its results always report
+  const std::string metric =
+      valid_metric_spec(parse_eval_mode(cfgs.front().eval_mode), cfgs.front().valid_metric).name();
   std::fprintf(stderr, "tune: %zu trials (%s), selection metric valid %s\n", trials.size(), algo.c_str(),
                metric.c_str());
 
+  DatasetCache datasets;
   // pre-training groups: signature -> epochs needed
   std::map<std::string, std::vector<int>> group_epochs;
   std::map<std::string, int> group_id;
@@ -164,14 +188,14 @@ int cmd_tune(const Args& a) {
       }
       std::fprintf(stderr, "tune: pre-training %s for %d epochs (checkpoints every %d)\n",
                    sig.empty() ? "(base configuration)" : sig.c_str(), top, step);
-      Args pa = base;
-      pa.kv.insert(pa.kv.end(), pre_keys.begin(), pre_keys.end());
-      pa.kv.emplace_back("pretrain_epochs", std::to_string(top));
-      pa.kv.emplace_back("save_step", std::to_string(step));
-      pa.kv.emplace_back("checkpoint_dir", dir);
-      pa.kv.emplace_back("run_dir", dir);
-      const int rc = cmd_pretrain(pa);
-      if (rc != 0) return rc;
+      over.insert(over.end(), {{"pretrain_epochs", std::to_string(top)},
+                               {"save_step", std::to_string(step)},
+                               {"checkpoint_dir", dir},
+                               {"run_dir", dir}});
+      const RunConfig pc = load_run_config(yaml_files, over);
+      const Dataset& data = datasets.get(pc);
+      ConsoleHooks console;
+      run_pretrain(pc, data, open_run_dir(pc, data, "pretrain"), console.pretrain());
     }
   }
 
@@ -182,19 +206,19 @@ int cmd_tune(const Args& a) {
     r.trial = trials[i];
     r.run_dir = tune_dir + "/trial-" + std::to_string(r.index);
     std::fprintf(stderr, "tune: trial %d/%zu: %s\n", r.index, trials.size(), describe(trials[i]).c_str());
-    Args fa = base;
-    for (const auto& kv : trials[i]) fa.kv.push_back(kv);
-    fa.kv.emplace_back("run_dir", r.run_dir);
-    fa.kv.emplace_back("json", r.run_dir + "/final.json");
+    auto over = base_over;
+    over.insert(over.end(), trials[i].begin(), trials[i].end());
+    over.emplace_back("run_dir", r.run_dir);
     if (stage == "s3rec") {
       const std::string sig = pretrain_signature(trials[i]);
-      fa.kv.emplace_back("pre_model_path", group_dir[sig] + "/S3Rec-" + base_cfg.dataset + "-" +
-                                               std::to_string(cfgs[i].pretrain_epochs) + ".safetensors");
+      over.emplace_back("pre_model_path", group_dir[sig] + "/S3Rec-" + base_cfg.dataset + "-" +
+                                              std::to_string(cfgs[i].pretrain_epochs) + ".safetensors");
     }
-    const int rc = cmd_finetune(fa);
-    if (rc != 0) return rc;
-    std::ifstream in(r.run_dir + "/final.json");
-    const auto j = nlohmann::ordered_json::parse(in);
+    const RunConfig fc = load_run_config(yaml_files, over);
+    const Dataset& data = datasets.get(fc);
+    ConsoleHooks console;
+    const FinetuneRunResult fr = run_finetune(fc, data, open_run_dir(fc, data, "finetune"), console.finetune());
+    const nlohmann::ordered_json j = results_json(fr.valid, fr.test);
     r.valid = j["valid"];
     r.test = j["test"];
     r.score = r.valid[metric].get<double>();

@@ -11,9 +11,26 @@
 #include "s3rec/progress.h"
 #include "s3rec/synthetic.h"
 #include "s3rec/run.h"
+#include "cli/console_hooks.h"
 #include "util/atomic_write.h"
 
 namespace s3rec::cli {
+
+Dataset load_reported_dataset(const RunConfig& c) {
+  LoadReport rep;
+  Dataset d = load_run_dataset(c, &rep);
+  if (!dist::is_root()) rep.warnings.clear();  // one report, from rank 0
+  for (const auto& w : rep.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (rep.users_skipped_short > 0 && dist::is_root())
+    std::fprintf(stderr, "warning: %ld users with fewer than 3 items skipped\n", rep.users_skipped_short);
+  if (dist::is_root())
+    std::fprintf(stderr, "%s: %d users, %d items, %ld actions, %d attributes; negatives: %s%s\n", d.name.c_str(),
+                 d.num_users(), d.n_items, d.num_actions(), d.n_attributes,
+                 d.sample_source.empty() ? "none" : d.sample_source.c_str(),
+                 dist::size() > 1 ? ("; " + std::to_string(dist::size()) + " MPI ranks").c_str() : "");
+  return d;
+}
+
 namespace {
 
 // Options a command takes besides the configuration keys.
@@ -30,39 +47,41 @@ void print_help(const char* cmd, const char* what, const char* extra) {
               cmd, extra, what, config_help().c_str());
 }
 
-Setup prepare(const Args& a, const std::string& stage) {
-  Setup s;
+// --config_files=a.yaml,b.yaml and the --key=value overrides, in order; --json=FILE aside.
+struct ConfigArgs {
   std::vector<std::string> files;
   std::vector<std::pair<std::string, std::string>> over;
+  std::string json_path;
+};
+
+ConfigArgs split_config_args(const Args& a) {
+  ConfigArgs r;
   for (const auto& [k, v] : a.kv) {
     if (k == "config_files") {
       std::string cur;
       for (char ch : v + ",") {
         if (ch == ',') {
-          if (!cur.empty()) files.push_back(cur);
+          if (!cur.empty()) r.files.push_back(cur);
           cur.clear();
         } else {
           cur += ch;
         }
       }
     } else if (k == "json") {
-      s.json_path = v;
+      r.json_path = v;
     } else {
-      over.emplace_back(k, v);
+      r.over.emplace_back(k, v);
     }
   }
-  s.cfg = load_run_config(files, over);
-  LoadReport rep;
-  s.data = load_run_dataset(s.cfg, &rep);
-  if (!dist::is_root()) rep.warnings.clear();  // one report, from rank 0
-  for (const auto& w : rep.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  if (rep.users_skipped_short > 0 && dist::is_root())
-    std::fprintf(stderr, "warning: %ld users with fewer than 3 items skipped\n", rep.users_skipped_short);
-  if (dist::is_root())
-    std::fprintf(stderr, "%s: %d users, %d items, %ld actions, %d attributes; negatives: %s%s\n", s.data.name.c_str(),
-                 s.data.num_users(), s.data.n_items, s.data.num_actions(), s.data.n_attributes,
-                 s.data.sample_source.empty() ? "none" : s.data.sample_source.c_str(),
-                 dist::size() > 1 ? ("; " + std::to_string(dist::size()) + " MPI ranks").c_str() : "");
+  return r;
+}
+
+Setup prepare(const Args& a, const std::string& stage) {
+  Setup s;
+  const ConfigArgs ca = split_config_args(a);
+  s.json_path = ca.json_path;
+  s.cfg = load_run_config(ca.files, ca.over);
+  s.data = load_reported_dataset(s.cfg);
   s.run_dir = open_run_dir(s.cfg, s.data, stage);
   return s;
 }
@@ -78,29 +97,6 @@ void print_table(const Metrics& valid, const Metrics& test) {
   }
 }
 
-// Terminal output of a run: a progress bar per epoch (rank 0), an epoch line, messages on stderr.
-struct ConsoleHooks {
-  std::optional<ProgressBar> bar;
-  RunHooks hooks(const std::function<void(const nlohmann::json&)>& print_epoch) {
-    RunHooks h;
-    h.on_batch = [this](const std::string& stage, int epoch, long done, long total) {
-      if (!dist::is_root()) return;
-      if (!bar) bar.emplace(stage + " epoch " + std::to_string(epoch), total);
-      bar->update(done);
-    };
-    h.on_epoch = [this, print_epoch](const nlohmann::json& r) {
-      if (bar) bar->finish();
-      bar.reset();
-      print_epoch(r);
-      std::fflush(stdout);
-    };
-    h.on_message = [](const std::string& m) {
-      if (dist::is_root()) std::fprintf(stderr, "%s\n", m.c_str());
-    };
-    return h;
-  }
-};
-
 }  // namespace
 
 int cmd_pretrain(const Args& a) {
@@ -110,12 +106,7 @@ int cmd_pretrain(const Args& a) {
   }
   const Setup s = prepare(a, "pretrain");
   ConsoleHooks console;
-  run_pretrain(s.cfg, s.data, s.run_dir, console.hooks([](const nlohmann::json& r) {
-    const double n = r["samples"].get<double>();
-    std::printf("epoch %d: aap %.4f mip %.4f map %.4f sp %.4f (per sample), %.1fs\n", r["epoch"].get<int>(),
-                r["aap"].get<double>() / n, r["mip"].get<double>() / n, r["map"].get<double>() / n,
-                r["sp"].get<double>() / n, r["seconds"].get<double>());
-  }));
+  run_pretrain(s.cfg, s.data, s.run_dir, console.pretrain());
   return 0;
 }
 
@@ -129,16 +120,13 @@ int cmd_finetune(const Args& a) {
   }
   const Setup s = prepare(a, "finetune");
   ConsoleHooks console;
-  const FinetuneRunResult r = run_finetune(s.cfg, s.data, s.run_dir, console.hooks([](const nlohmann::json& e) {
-    std::printf("epoch %d: loss %.4f, valid %s %.4f%s, %.1fs\n", e["epoch"].get<int>(), e["loss"].get<double>(),
-                e["selection_metric"].get<std::string>().c_str(), e["score"].get<double>(),
-                e["improved"].get<bool>() ? " *" : "", e["seconds"].get<double>());
-  }));
+  const FinetuneRunResult r = run_finetune(s.cfg, s.data, s.run_dir, console.finetune());
   if (!dist::is_root()) return 0;
   std::printf("best epoch %d of %d; %s evaluation of the best model:\n", r.best_epoch, r.epochs_run,
               eval_mode_name(parse_eval_mode(s.cfg.eval_mode)));
   print_table(r.valid, r.test);
   if (!s.json_path.empty()) write_file_atomic(s.json_path, results_json(r.valid, r.test).dump(2) + "\n");
+  std::printf("fine-tuned model: %s\n", r.model_path.c_str());
   return 0;
 }
 
@@ -158,13 +146,16 @@ int cmd_evaluate(const Args& a) {
 
 int cmd_run(const Args& a) {
   if (a.help) {
-    print_help("run", "RecBole-style entry: --train_stage=pretrain or finetune.", "");
+    print_help("run",
+               "RecBole-style entry: pre-trains or fine-tunes as train_stage says (pretrain | finetune), "
+               "from a YAML file or the command line.",
+               "");
     return 0;
   }
-  const std::string stage = a.get("train_stage", "pretrain");
-  if (stage == "pretrain") return cmd_pretrain(a);
-  if (stage == "finetune") return cmd_finetune(a);
-  throw ConfigError("train_stage must be 'pretrain' or 'finetune', got '" + stage + "'");
+  // train_stage from wherever it is given (YAML files, then the command line), validated there
+  const ConfigArgs ca = split_config_args(a);
+  const std::string stage = load_run_config(ca.files, ca.over).train_stage;
+  return stage == "finetune" ? cmd_finetune(a) : cmd_pretrain(a);
 }
 
 int cmd_generate(const Args& a) {

@@ -4,6 +4,9 @@
 #include <utility>
 #include <vector>
 
+#include "s3rec/config.h"
+#include "s3rec/dataset.h"
+
 namespace s3rec::cli {
 
 struct Args {
@@ -15,6 +18,9 @@ struct Args {
 };
 // Throws std::invalid_argument; an argument without -- is one only with allow_positional.
 Args parse_args(int argc, char** argv, int first, bool allow_positional = false);
+
+// The run's dataset, its warnings and a one-line summary printed on stderr (rank 0).
+Dataset load_reported_dataset(const RunConfig& c);
 
 int cmd_pretrain(const Args& a);
 int cmd_finetune(const Args& a);

@@ -6,14 +6,17 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <variant>
+
+#include "cli/recbole_keys.h"
 
 namespace s3rec {
 namespace {
 
 using Field = std::variant<int RunConfig::*, long RunConfig::*, double RunConfig::*, std::string RunConfig::*,
-                           bool RunConfig::*, std::vector<std::string> RunConfig::*>;
+                           bool RunConfig::*, std::vector<std::string> RunConfig::*, std::vector<int> RunConfig::*>;
 
 struct Key {
   const char* name;
@@ -45,7 +48,15 @@ const std::vector<Key>& keys() {
       {"train_stage", &RunConfig::train_stage, "pretrain | finetune (for `run`)"},
       {"pre_model_path", &RunConfig::pre_model_path, "pre-trained checkpoint to fine-tune from ('' = SASRec)"},
       {"loss_type", &RunConfig::loss_type, "BCE | BPR | CE"},
-      {"eval_mode", &RunConfig::eval_mode, "sampled | full"},
+      {"neg_sampling", &RunConfig::neg_sampling,
+       "RecBole's: None (no sampled negatives, loss_type CE) | {uniform: 1} (one per position, BCE or BPR)"},
+      {"eval_mode", &RunConfig::eval_mode, "sampled | full (RecBole's eval_args: {mode: uni100 | full} sets it too)"},
+      {"metrics", &RunConfig::metrics,
+       "RecBole's: reported metrics among Hit, NDCG, MRR, Recall, Precision, MAP, each at every topk "
+       "([] with topk []: the protocol's HR/NDCG/MRR report)"},
+      {"topk", &RunConfig::topk, "RecBole's: cut-offs for metrics (default [10] when metrics is given)"},
+      {"valid_metric", &RunConfig::valid_metric,
+       "RecBole's: early stopping metric such as MRR@10 or NDCG@20 ('': MRR sampled, NDCG@20 full)"},
       {"train_batch_size", &RunConfig::train_batch_size, "fine-tuning batch size"},
       {"epochs", &RunConfig::epochs, "maximum fine-tuning epochs"},
       {"stopping_step", &RunConfig::stopping_step, "early-stopping patience (epochs)"},
@@ -58,7 +69,8 @@ const std::vector<Key>& keys() {
       {"threads", &RunConfig::threads, "worker threads (0 = all cores)"},
       {"precision", &RunConfig::precision,
        "fp32 | bf16 (training products in bfloat16 with fp32 accumulation; CPUs with AVX512_BF16 only)"},
-      {"checkpoint_dir", &RunConfig::checkpoint_dir, "where checkpoints go"},
+      {"checkpoint_dir", &RunConfig::checkpoint_dir,
+       "where models go ('': pre-training checkpoints in saved/, the fine-tuned model in the run directory)"},
       {"data_path", &RunConfig::data_path, "dataset directory"},
       {"dataset", &RunConfig::dataset, "dataset name"},
       {"run_dir", &RunConfig::run_dir, "run directory (default: runs/STAGE-DATASET)"},
@@ -68,6 +80,25 @@ const std::vector<Key>& keys() {
        "continue where a run stopped: pre-training from checkpoint_dir, fine-tuning from run_dir/finetune-state"},
   };
   return k;
+}
+
+// "a,b", "[a, b]", "['a', 'b']" -> {a, b}
+std::vector<std::string> split_list(const std::string& v) {
+  std::string s = v;
+  s.erase(std::remove_if(s.begin(), s.end(), [](char ch) { return ch == '[' || ch == ']' || ch == ' ' || ch == '\'' || ch == '"'; }),
+          s.end());
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// Shortest text that reads back as the same double (0.2, 1e-12).
+std::string shortest(double x) {
+  char b[32];
+  const auto r = std::to_chars(b, b + sizeof b, x);
+  return std::string(b, r.ptr);
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -120,13 +151,20 @@ void set_scalar(RunConfig& c, const Key& k, const std::string& v, const std::str
         } else if constexpr (std::is_same_v<T, std::string>) {
           c.*member = v;
         } else {  // list: comma separated, or a YAML-style [a, b]
-          std::string s = v;
-          s.erase(std::remove_if(s.begin(), s.end(), [](char ch) { return ch == '[' || ch == ']' || ch == ' ' || ch == '\''; }), s.end());
-          std::vector<std::string> out;
-          std::stringstream ss(s);
-          for (std::string item; std::getline(ss, item, ',');)
-            if (!item.empty()) out.push_back(item);
-          c.*member = out;
+          const std::vector<std::string> items = split_list(v);
+          if constexpr (std::is_same_v<T, std::vector<int>>) {
+            std::vector<int> out;
+            for (const std::string& item : items) {
+              int x;
+              const auto r = std::from_chars(item.data(), item.data() + item.size(), x);
+              if (r.ec != std::errc() || r.ptr != item.data() + item.size())
+                throw ConfigError(ctx + "expected integers, got '" + item + "'");
+              out.push_back(x);
+            }
+            c.*member = out;
+          } else {
+            c.*member = items;
+          }
         }
       },
       k.field);
@@ -145,6 +183,8 @@ void validate(const RunConfig& c) {
     parse_activation(c.hidden_act);
     parse_loss_type(c.loss_type);
     parse_learner(c.learner);
+    if (!c.valid_metric.empty()) parse_metric(c.valid_metric);
+    c.metric_specs();
   } catch (const std::invalid_argument& e) {
     throw ConfigError(e.what());
   }
@@ -192,15 +232,69 @@ AdamConfig RunConfig::adam() const {
   return a;
 }
 
+std::vector<MetricSpec> RunConfig::metric_specs() const {
+  if (metrics.empty() && topk.empty()) return {};
+  static const std::vector<std::string> recbole_default = {"Recall", "MRR", "NDCG", "Hit", "Precision"};
+  return recbole_metrics(metrics.empty() ? recbole_default : metrics, topk.empty() ? std::vector<int>{10} : topk);
+}
+
 Learner RunConfig::optimizer_learner() const { return parse_learner(learner); }
 
 PretrainWeights RunConfig::weights() const {
   return {float(aap_weight), float(mip_weight), float(map_weight), float(sp_weight)};
 }
 
+namespace {
+
+// Applies one key from one source, remembering which of s3rec's keys were given.
+class Loader {
+ public:
+  void set(const std::string& name, const std::string& v, const std::string& where) {
+    if (name == "neg_sampling" || name == "train_neg_sample_args") {
+      c_.neg_sampling = recbole::neg_sampling(name, v, where);
+      given_.insert("neg_sampling");
+    } else if (name == "eval_args") {
+      const std::string mode = recbole::eval_args(v, where);
+      if (!mode.empty()) c_.eval_mode = mode, given_.insert("eval_mode");
+    } else if (std::string note; recbole::foreign_key(name, v, where, note)) {
+      if (!note.empty()) c_.notes.push_back(note);
+    } else {
+      set_scalar(c_, find_key(name, where), v, where);
+      given_.insert(name);
+    }
+  }
+
+  // neg_sampling and loss_type say one thing: None goes with CE, {uniform: 1} with BCE or BPR;
+  // the one given decides the other, and both given must agree (as RecBole requires).
+  RunConfig finish() {
+    bool ce = false;
+    try {
+      ce = parse_loss_type(c_.loss_type) == LossType::CE;
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(e.what());
+    }
+    const bool none = c_.neg_sampling == "None";
+    if (given_.count("neg_sampling") && given_.count("loss_type") && none != ce)
+      throw ConfigError(none ? "neg_sampling None means no sampled negatives, but loss_type " + c_.loss_type +
+                                   " needs one: use loss_type CE, or neg_sampling {uniform: 1}"
+                             : "neg_sampling " + c_.neg_sampling +
+                                   " should be None when loss_type is CE (as in RecBole): CE scores every item");
+    if (given_.count("neg_sampling") && !given_.count("loss_type") && none != ce) c_.loss_type = none ? "CE" : "BCE";
+    if (!given_.count("neg_sampling")) c_.neg_sampling = ce ? "None" : "{uniform: 1}";
+    validate(c_);
+    return c_;
+  }
+
+ private:
+  RunConfig c_;
+  std::set<std::string> given_;
+};
+
+}  // namespace
+
 RunConfig load_run_config(const std::vector<std::string>& files,
                           const std::vector<std::pair<std::string, std::string>>& overrides) {
-  RunConfig c;
+  Loader loader;
   for (const std::string& f : files) {
     YAML::Node root;
     try {
@@ -214,22 +308,26 @@ RunConfig load_run_config(const std::vector<std::string>& files,
     if (!root.IsMap()) throw ConfigError(f + ": expected a mapping of key: value");
     for (const auto& kv : root) {
       const std::string where = f + ":" + std::to_string(kv.first.Mark().line + 1) + ": ";
+      if (!kv.first.IsScalar()) throw ConfigError(where + "a key must be a plain name");
       const std::string name = kv.first.as<std::string>();
-      const Key& k = find_key(name, where);
       std::string v;
       if (kv.second.IsSequence()) {
-        for (const auto& x : kv.second) v += (v.empty() ? "" : ",") + x.as<std::string>();
+        for (const auto& x : kv.second) {
+          if (!x.IsScalar()) throw ConfigError(where + name + ": expected a list of plain values");
+          v += (v.empty() ? "" : ",") + x.as<std::string>();
+        }
       } else if (kv.second.IsScalar()) {
         v = kv.second.as<std::string>();
-      } else if (!kv.second.IsNull()) {
-        throw ConfigError(where + name + ": expected a value or a list");
+      } else if (kv.second.IsMap()) {  // RecBole's neg_sampling, eval_args: handed on as flow YAML
+        YAML::Emitter e;
+        e << YAML::Flow << kv.second;
+        v = e.c_str();
       }
-      set_scalar(c, k, v, where);
+      loader.set(name, v, where);
     }
   }
-  for (const auto& [name, v] : overrides) set_scalar(c, find_key(name, "--"), v, "--");
-  validate(c);
-  return c;
+  for (const auto& [name, v] : overrides) loader.set(name, v, "--");
+  return loader.finish();
 }
 
 std::vector<std::string> config_keys() {
@@ -245,14 +343,11 @@ std::string to_yaml(const RunConfig& c) {
     e << YAML::Key << k.name << YAML::Value;
     std::visit(
         [&](auto member) {
-          using T = std::remove_reference_t<decltype(c.*member)>;
-          if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          using T = std::remove_cvref_t<decltype(c.*member)>;  // c is const
+          if constexpr (std::is_same_v<T, std::vector<std::string>> || std::is_same_v<T, std::vector<int>>) {
             e << YAML::Flow << c.*member;
           } else if constexpr (std::is_same_v<T, double>) {
-            std::ostringstream os;
-            os.precision(17);
-            os << c.*member;
-            e << os.str();
+            e << shortest(c.*member);
           } else {
             e << c.*member;
           }

@@ -165,6 +165,10 @@ std::vector<Interaction> read_interactions(const PrepareOptions& o, Prepared& p)
       note(p, o, o.input, t.line_no, std::string("empty ") + (r.user.empty() ? "user" : "item"));
       continue;
     }
+    if (!is_utf8(r.user) || !is_utf8(r.item)) {  // the vocabulary is JSON
+      note(p, o, o.input, t.line_no, std::string(is_utf8(r.user) ? "item" : "user") + " is not valid UTF-8");
+      continue;
+    }
     if (ct >= 0 && !parse_time(f[size_t(ct)], r.time)) {
       note(p, o, o.input, t.line_no, "timestamp '" + f[size_t(ct)] + "' is not a number");
       continue;
@@ -243,6 +247,10 @@ RawAttributes read_attributes(const PrepareOptions& o, Prepared& p) {
   while (t.next(f, ok)) {
     if (!ok || f.size() < need) {
       note(p, o, o.items, t.line_no, ok ? "too few fields" : "unterminated quote");
+      continue;
+    }
+    if (!std::all_of(ca.begin(), ca.end(), [&](int c) { return is_utf8(f[size_t(c)]); })) {
+      note(p, o, o.items, t.line_no, "attribute value is not valid UTF-8");
       continue;
     }
     const std::string item = trim(f[size_t(ci)]);

@@ -6,7 +6,7 @@
 namespace s3rec {
 
 PretrainSampler::PretrainSampler(const Dataset& d, int max_len, float mask_ratio, double train_fraction)
-    : d_(d), max_len_(max_len), mask_ratio_(mask_ratio) {
+    : d_(d), mask_ratio_(mask_ratio) {
   check_train_fraction(train_fraction);
   const bool reduced = train_fraction < 1.0;
   for (int u = 0; u < d.num_users(); ++u) {

@@ -95,6 +95,8 @@ Dataset load_recbole_atomic(const std::string& dir, const std::string& name, con
       throw DataError(inter, ln, "timestamp '" + std::string(f[ct]) + "' is not a number");
     }
     if (f[cu].empty() || f[ci].empty()) throw DataError(inter, ln, "empty user_id or item_id");
+    if (!is_utf8(f[cu]) || !is_utf8(f[ci]))  // tokens are stored in JSON (the model's vocabulary)
+      throw DataError(inter, ln, "user_id or item_id is not valid UTF-8");
     auto [uit, unew] = user_id.try_emplace(std::string(f[cu]), int(user_id.size()));
     if (unew) d.user_tokens.emplace_back(f[cu]);
     auto [iit, inew] = item_id.try_emplace(std::string(f[ci]), int(item_id.size()) + 1);
@@ -159,6 +161,7 @@ Dataset load_recbole_atomic(const std::string& dir, const std::string& name, con
                                                              : std::vector<std::string_view>{f[cols[k]]};
         for (auto v : values) {
           if (v.empty()) continue;
+          if (!is_utf8(v)) throw DataError(item_file, li, "attribute value is not valid UTF-8");
           // several fields may share a token string: keep them apart by field name
           const std::string key = opt.item_attribute.size() > 1 ? opt.item_attribute[k] + "=" + std::string(v)
                                                                 : std::string(v);

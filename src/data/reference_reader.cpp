@@ -17,7 +17,7 @@ void warn(LoadReport* r, const std::string& msg) {
   if (r && int(r->warnings.size()) < kMaxWarnings) r->warnings.push_back(msg);
 }
 
-void read_sequences(const std::string& path, Dataset& d, LoadReport* report) {
+void read_sequences(const std::string& path, Dataset& d, int max_id, LoadReport* report) {
   std::ifstream in(path);
   if (!in) throw DataError(path, 0, "cannot open");
   std::unordered_map<std::string, long> seen;
@@ -37,8 +37,9 @@ void read_sequences(const std::string& path, Dataset& d, LoadReport* report) {
     seen.emplace(user, ln);
     std::vector<int> items;
     for (size_t k = 1; k < f.size(); ++k) {
-      if (!parse_int(f[k], v) || v < 1 || v > 100000000)
+      if (!parse_int(f[k], v) || v < 1)
         throw DataError(path, ln, "item id '" + std::string(f[k]) + "' is not a positive integer");
+      if (v > max_id) throw DataError(path, ln, "item id " + std::string(f[k]) + " exceeds " + std::to_string(max_id));
       items.push_back(int(v));
       max_item = std::max(max_item, int(v));
     }
@@ -60,7 +61,7 @@ void read_sequences(const std::string& path, Dataset& d, LoadReport* report) {
 // pairs without building a document: memory is what the attributes themselves take.
 class AttributeSax : public nlohmann::json_sax<nlohmann::json> {
  public:
-  explicit AttributeSax(Dataset& d) : d_(d) {}
+  AttributeSax(Dataset& d, int max_id) : d_(d), max_id_(max_id) {}
   std::vector<int> items, attributes;  // (item, attribute) pairs, in file order
   std::string error;  // set when parsing stopped on content (not syntax)
   bool parse_failed = false;
@@ -122,12 +123,14 @@ class AttributeSax : public nlohmann::json_sax<nlohmann::json> {
   bool attribute(number_integer_t v, const std::string& text) {
     if (depth_ == 0) return fail("expected a JSON object {\"item\": [attribute, ...]}");
     if (depth_ == 1) return fail("item " + key_ + ": value is not a list of attribute ids");
-    if (v < 1 || v > 100000000) return fail("item " + key_ + ": attribute " + text + " is not a positive integer");
+    if (v < 1) return fail("item " + key_ + ": attribute " + text + " is not a positive integer");
+    if (v > max_id_) return fail("item " + key_ + ": attribute " + text + " exceeds " + std::to_string(max_id_));
     attrs_.push_back(int(v));
     max_attr = std::max(max_attr, int(v));
     return true;
   }
   Dataset& d_;
+  int max_id_;
   int depth_ = 0;
   std::string key_;
   long item_ = 0;
@@ -142,7 +145,7 @@ long line_of_byte(const std::string& path, size_t byte) {
   return line;
 }
 
-void read_attributes(const std::string& path, Dataset& d, LoadReport* report) {
+void read_attributes(const std::string& path, Dataset& d, int max_id, LoadReport* report) {
   d.item_attributes = AttributeTable::from_lists({}, d.n_items + 2);
   if (!std::filesystem::exists(path)) {
     warn(report, path + ": not found, items have no attributes");
@@ -153,7 +156,7 @@ void read_attributes(const std::string& path, Dataset& d, LoadReport* report) {
   if (!in) throw DataError(path, 0, "cannot open");
   std::vector<char> buffer(1 << 20);
   in.rdbuf()->pubsetbuf(buffer.data(), std::streamsize(buffer.size()));
-  AttributeSax sax(d);
+  AttributeSax sax(d, max_id);
   const bool ok = nlohmann::json::sax_parse(in, &sax);
   if (!sax.error.empty()) throw DataError(path, 0, sax.error);
   if (sax.parse_failed || !ok)
@@ -208,8 +211,8 @@ Dataset load_reference_format(const std::string& dir, const std::string& name, c
   namespace fs = std::filesystem;
   Dataset d;
   d.name = name;
-  read_sequences((fs::path(dir) / (name + ".txt")).string(), d, report);
-  read_attributes((fs::path(dir) / (name + "_item2attributes.json")).string(), d, report);
+  read_sequences((fs::path(dir) / (name + ".txt")).string(), d, opt.max_id, report);
+  read_attributes((fs::path(dir) / (name + "_item2attributes.json")).string(), d, opt.max_id, report);
   const std::string sample = (fs::path(dir) / (name + "_sample.txt")).string();
   if (fs::exists(sample)) {
     read_samples(sample, d);

@@ -1,5 +1,7 @@
 #include "s3rec/vocabulary.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -46,7 +48,13 @@ bool Vocabulary::from_metadata(const std::map<std::string, std::string>& meta, c
   try {
     item_tokens = nlohmann::json::parse(it->second).get<std::vector<std::string>>();
     attribute_tokens = nlohmann::json::parse(meta.at("attribute_tokens")).get<std::vector<std::string>>();
-    item_attributes = nlohmann::json::parse(meta.at("item_attributes")).get<std::vector<std::vector<int>>>();
+    const auto lists = nlohmann::json::parse(meta.at("item_attributes"));
+    for (const auto& list : lists)  // integers that fit an int: a float or a wider value would convert with UB
+      if (!list.is_array() || !std::all_of(list.begin(), list.end(), [](const auto& a) {
+            return a.is_number_integer() && a.template get<long long>() >= 0 && a.template get<long long>() <= INT32_MAX;
+          }))
+        throw std::runtime_error("item_attributes must hold lists of attribute ids");
+    item_attributes = lists.get<std::vector<std::vector<int>>>();
   } catch (const std::exception& e) {
     throw std::runtime_error(source + ": bad vocabulary metadata: " + e.what());
   }

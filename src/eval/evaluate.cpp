@@ -64,12 +64,17 @@ void full_ranks(const float* F, int nb, const float* E, int N, int dim, const st
 
 Metrics evaluate(const S3RecModel& model, const Dataset& d, EvalSplit split, EvalMode mode, int batch_users,
                  bool data_parallel) {
+  return evaluate(model, d, split, mode, {}, batch_users, data_parallel);
+}
+
+Metrics evaluate(const S3RecModel& model, const Dataset& d, EvalSplit split, EvalMode mode,
+                 const std::vector<MetricSpec>& metrics, int batch_users, bool data_parallel) {
   const ModelConfig& c = model.config();
   const int dim = c.hidden_size, N = c.n_items, U = d.num_users();
   if (d.n_items > N) throw std::invalid_argument("evaluate: dataset has more items than the model");
   if (mode == EvalMode::Sampled && int(d.sample_negatives.size()) != U)
     throw std::invalid_argument("evaluate: sampled evaluation needs 99 negatives per user (NAME_sample.txt)");
-  RankMetrics acc(mode);
+  RankMetrics acc(metrics.empty() ? default_metrics(mode) : metrics);
   const float* E = model.params().value(model.item_embeddings_id());
   std::vector<float> F;
   long first = 0, last = U;  // this process's users

@@ -111,7 +111,7 @@ void S3RecModel::init_weights(uint64_t seed) {
       // rng.normal() element by element, in blocks: the uniforms drawn in order, the
       // Box-Muller transform of a block in parallel (same values, whatever the threads)
       constexpr size_t kBlock = 1 << 16;
-      std::vector<double> u(2 * kBlock);
+      std::vector<double> u(2 * std::min(kBlock, p.size));  // small tables: no 1 MiB buffer
       for (size_t b = 0; b < p.size; b += kBlock) {
         const size_t n = std::min(kBlock, p.size - b);
         for (size_t i = 0; i < 2 * n; ++i) u[i] = rng.uniform();

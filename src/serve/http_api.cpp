@@ -10,7 +10,11 @@ namespace {
 
 using nlohmann::json;
 
-Reply error(int status, const std::string& message) { return {status, json{{"error", message}}.dump()}; }
+// Reply text. Bytes that are not UTF-8 (a request path, a parser's message quoting the
+// body, a dataset's raw tokens) become U+FFFD instead of making dump() throw.
+std::string text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Reply error(int status, const std::string& message) { return {status, text(json{{"error", message}})}; }
 
 bool canonical_integer(const std::string& t) {
   if (t.empty() || t.size() > 18) return false;
@@ -119,10 +123,10 @@ Reply Api::recommend(const std::string& body, bool batch) const {
       }
       return json{{"items", std::move(items)}, {"scores", r.scores}};
     };
-    if (!batch) return {200, render(recs.front()).dump()};
+    if (!batch) return {200, text(render(recs.front()))};
     json results = json::array();
     for (const auto& r : recs) results.push_back(render(r));
-    return {200, json{{"results", std::move(results)}}.dump()};
+    return {200, text(json{{"results", std::move(results)}})};
   } catch (const RequestError& e) {
     return error(400, e.what());
   } catch (const json::exception& e) {
@@ -150,7 +154,7 @@ Reply Api::model_info() const {
     if (o.kind == "hnsw") j["index"]["ef_search"] = o.ef_search, j["index"]["hnsw_m"] = o.hnsw_m;
     else j["index"]["nlist"] = o.nlist, j["index"]["nprobe"] = o.nprobe;
   }
-  return {200, j.dump()};
+  return {200, text(j)};
 }
 
 }  // namespace s3rec::serve

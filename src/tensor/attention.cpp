@@ -108,7 +108,9 @@ void attention_forward(const AttnLayout& L, const float* Q, int ldq, const float
           const int vis = L.causal ? L.qpos[r] + 1 : nk;
           const size_t po = L.poff[b] + (size_t(h) * nq + i) * nk;
           query_forward(Q + size_t(r) * ldq + h * dh, K + size_t(k0) * ldkv + h * dh, V + size_t(k0) * ldkv + h * dh,
-                        ldkv, dh, nk, vis, scale, p_drop, key, po, probs + po, keep + po, ctx + size_t(r) * d + h * dh);
+                        ldkv, dh, nk, vis, scale, p_drop, key, po, probs + po,
+                        keep ? keep + po : nullptr,  // no dropout: no mask (null + offset is undefined)
+                        ctx + size_t(r) * d + h * dh);
         }
       }
     }
@@ -139,7 +141,8 @@ void attention_backward(const AttnLayout& L, const float* Q, int ldq, const floa
             const int vis = L.causal ? L.qpos[r] + 1 : nk;
             const size_t po = L.poff[b] + (size_t(h) * nq + i) * nk;
             query_backward(Q + size_t(r) * ldq + h * dh, K + size_t(k0) * ldkv + h * dh,
-                           V + size_t(k0) * ldkv + h * dh, ldkv, dh, vis, scale, p_drop, probs + po, keep + po,
+                           V + size_t(k0) * ldkv + h * dh, ldkv, dh, vis, scale, p_drop, probs + po,
+                           keep ? keep + po : nullptr,
                            dctx + size_t(r) * d + h * dh, dQ + size_t(r) * lddq + h * dh,
                            dK + size_t(k0) * lddkv + h * dh, dV + size_t(k0) * lddkv + h * dh, lddkv, dp.data());
           }

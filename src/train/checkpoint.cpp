@@ -1,6 +1,8 @@
 #include "s3rec/checkpoint.h"
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -30,26 +32,62 @@ std::string model_config_json(const ModelConfig& c) { return config_json(c).dump
 
 namespace {
 
+// An integer field within [lo, hi] (a float, or a value an int cannot hold, is refused).
+int int_field(const nlohmann::json& j, const char* key, int lo, int hi) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
+    throw std::invalid_argument(std::string(key) + " must be an integer in " + std::to_string(lo) + ".." +
+                                std::to_string(hi) + ", found " + v.dump());
+  return int(v.get<long long>());
+}
+
+float float_field(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number() || !(std::fabs(v.get<double>()) <= std::numeric_limits<float>::max()))
+    throw std::invalid_argument(std::string(key) + " must be a finite number, found " + v.dump());
+  return v.get<float>();
+}
+
 ModelConfig config_from_json(const std::string& path, const std::string& text) {
+  constexpr int kMax = 1 << 30;  // keeps n_items + 2 and the like within int
   try {
     const auto j = nlohmann::json::parse(text);
     ModelConfig c;
-    c.hidden_size = j.at("hidden_size");
-    c.inner_size = j.at("inner_size");
-    c.n_layers = j.at("n_layers");
-    c.n_heads = j.at("n_heads");
-    c.hidden_dropout_prob = j.at("hidden_dropout_prob");
-    c.attn_dropout_prob = j.at("attn_dropout_prob");
+    c.hidden_size = int_field(j, "hidden_size", 1, kMax);
+    c.inner_size = int_field(j, "inner_size", 1, kMax);
+    c.n_layers = int_field(j, "n_layers", 1, kMax);
+    c.n_heads = int_field(j, "n_heads", 1, kMax);
+    c.hidden_dropout_prob = float_field(j, "hidden_dropout_prob");
+    c.attn_dropout_prob = float_field(j, "attn_dropout_prob");
     c.hidden_act = parse_activation(j.at("hidden_act").get<std::string>());
-    c.layer_norm_eps = j.at("layer_norm_eps");
-    c.initializer_range = j.at("initializer_range");
-    c.max_seq_length = j.at("max_seq_length");
-    c.n_items = j.at("n_items");
-    c.n_attributes = j.at("n_attributes");
+    c.layer_norm_eps = float_field(j, "layer_norm_eps");
+    c.initializer_range = float_field(j, "initializer_range");
+    c.max_seq_length = int_field(j, "max_seq_length", 1, kMax);
+    c.n_items = int_field(j, "n_items", 1, kMax);
+    c.n_attributes = int_field(j, "n_attributes", 0, kMax);
+    c.validate();
     return c;
   } catch (const std::exception& e) {
     throw std::runtime_error(path + ": bad model_config metadata: " + e.what());
   }
+}
+
+// The tensors whose shapes follow from the configuration's sizes must be in the file with
+// those shapes, before a model of that configuration is allocated: a corrupt model_config
+// (n_items = 2e9, say) is refused instead of allocating what it asks for.
+void check_sizes(const StReader& f, const ModelConfig& c) {
+  auto need = [&](const std::string& name, int64_t rows) {
+    const StTensor* t = f.find(name);
+    const std::vector<int64_t> want{rows, c.hidden_size};
+    if (!t || t->shape != want)
+      throw std::runtime_error(f.path() + ": model_config needs tensor " + name + " of shape " + shape_text(want) +
+                               (t ? ", the file has " + shape_text(t->shape) : ", the file has none"));
+  };
+  need("item_embeddings.weight", int64_t(c.n_items) + 2);
+  need("attribute_embeddings.weight", int64_t(c.n_attributes) + 1);
+  need("position_embeddings.weight", c.max_seq_length);
+  for (int l = 0; l < c.n_layers; ++l)
+    need("item_encoder.layer." + std::to_string(l) + ".intermediate.dense_1.weight", c.inner_size);
 }
 
 }  // namespace
@@ -126,6 +164,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
   if (mc == f.metadata().end()) throw std::runtime_error(path + ": model_config metadata missing");
   CheckpointMeta meta;
   meta.config = config_from_json(path, mc->second);
+  check_sizes(f, meta.config);
   for (const auto& [k, v] : f.metadata())
     if (k != "format" && k != "model_config") meta.extra[k] = v;
   return meta;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <vector>
@@ -28,6 +29,10 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
   FinetuneBatch batch, shard;
   const bool dp = opt.data_parallel && dist::size() > 1;
   EarlyStopping stopper(opt.stopping_step);
+  // the reported metrics, and the selection metric (reported too, appended when missing)
+  std::vector<MetricSpec> report = opt.metrics.empty() ? default_metrics(opt.eval_mode) : opt.metrics;
+  const MetricSpec select = valid_metric_spec(opt.eval_mode, opt.valid_metric);
+  if (std::find(report.begin(), report.end(), select) == report.end()) report.push_back(select);
   FinetuneProgress st;
   if (opt.resume) {
     st = *opt.resume;
@@ -92,8 +97,8 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
     rep.loss = step > 0 ? loss_sum / double(step) : 0.0;
     rep.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     optim.catch_up_all();  // evaluation reads every item
-    rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode, 512, dp);
-    rep.score = metric(rep.valid, selection_metric(opt.eval_mode));
+    rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode, report, 512, dp);
+    rep.score = metric(rep.valid, select.name());
     rep.improved = stopper.update(rep.score);
     if (rep.improved) {
       st.best_params = model.params().values();
@@ -111,7 +116,7 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
     stop = stopper.should_stop();
   }
   model.params().values() = st.best_params;
-  res.test = evaluate(model, d, EvalSplit::Test, opt.eval_mode, 512, dp);
+  res.test = evaluate(model, d, EvalSplit::Test, opt.eval_mode, report, 512, dp);
   return res;
 }
 

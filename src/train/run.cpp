@@ -32,8 +32,24 @@ void say(const RunHooks& h, const std::string& message) {
   if (h.on_message) h.on_message(message);
 }
 
+// RecBole keys given that change nothing here, said once at the start of a run
+void say_notes(const RunConfig& c, const RunHooks& h) {
+  for (const std::string& n : c.notes) say(h, "note: " + n);
+}
+
+// RecBole's configs name pre-trained models S3Rec-NAME-E.pth; s3rec writes S3Rec-NAME-E.safetensors
+// in the same place, and takes it for the .pth path when only it exists (saying so).
+std::string pretrained_file(const std::string& path, const RunHooks& h) {
+  const fs::path p(path);
+  if (fs::exists(p) || p.extension() != ".pth") return path;
+  const std::string alt = fs::path(p).replace_extension(".safetensors").string();
+  if (!fs::exists(alt)) return path;
+  say(h, "note: " + path + " does not exist; using " + alt + " (s3rec writes its checkpoints as .safetensors)");
+  return alt;
+}
+
 std::string checkpoint_name(const RunConfig& c, int epoch) {
-  return (fs::path(c.checkpoint_dir) / ("S3Rec-" + c.dataset + "-" + std::to_string(epoch) + ".safetensors")).string();
+  return (fs::path(c.pretrain_dir()) / ("S3Rec-" + c.dataset + "-" + std::to_string(epoch) + ".safetensors")).string();
 }
 
 nlohmann::json metrics_json(const Metrics& m) {
@@ -42,13 +58,13 @@ nlohmann::json metrics_json(const Metrics& m) {
   return j;
 }
 
-// Latest S3Rec-NAME-E.safetensors in checkpoint_dir that has optimizer state: (epoch, path).
+// Latest S3Rec-NAME-E.safetensors in the pre-training directory that has optimizer state: (epoch, path).
 std::pair<int, std::string> latest_checkpoint(const RunConfig& c) {
   std::pair<int, std::string> best{0, ""};
-  if (!fs::exists(c.checkpoint_dir)) return best;
+  if (!fs::exists(c.pretrain_dir())) return best;
   const std::regex re("S3Rec-" + std::regex_replace(c.dataset, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
                       R"(-(\d+)\.safetensors)");
-  for (const auto& e : fs::directory_iterator(c.checkpoint_dir)) {
+  for (const auto& e : fs::directory_iterator(c.pretrain_dir())) {
     std::smatch m;
     const std::string name = e.path().filename().string();
     if (std::regex_match(name, m, re) && fs::exists(optimizer_path(e.path().string()))) {
@@ -118,6 +134,7 @@ nlohmann::ordered_json results_json(const Metrics& valid, const Metrics& test, c
 PretrainRunResult run_pretrain(const RunConfig& c, const Dataset& d, const std::string& run_dir,
                                const RunHooks& hooks) {
   apply_threads(c);
+  say_notes(c, hooks);
   S3RecModel model(c.model_config(d.n_items, d.n_attributes));
   model.init_weights(uint64_t(c.seed));
   Optimizer adam(model.params(), c.adam(), c.optimizer_learner());
@@ -128,10 +145,10 @@ PretrainRunResult run_pretrain(const RunConfig& c, const Dataset& d, const std::
   o.mask_ratio = float(c.mask_ratio);
   o.weights = c.weights();
   o.seed = uint64_t(c.seed);
-  if (dist::is_root()) remove_stale_temporaries(c.checkpoint_dir);  // left by a killed run
+  if (dist::is_root()) remove_stale_temporaries(c.pretrain_dir());  // left by a killed run
   if (c.resume) {
     const auto [ep, path] = latest_checkpoint(c);
-    if (ep == 0) throw std::runtime_error("--resume: no checkpoint with optimizer state in " + c.checkpoint_dir);
+    if (ep == 0) throw std::runtime_error("--resume: no checkpoint with optimizer state in " + c.pretrain_dir());
     check_resumable(path, pretrain_settings(c), model.config());
     load_checkpoint(path, model, &adam);
     o.start_epoch = ep;
@@ -167,7 +184,7 @@ PretrainRunResult run_pretrain(const RunConfig& c, const Dataset& d, const std::
     });
   } catch (const NonFiniteError& e) {
     // keep the state before the failing step for inspection, then fail
-    const std::string path = (fs::path(c.checkpoint_dir) / ("S3Rec-" + c.dataset + "-nonfinite.safetensors")).string();
+    const std::string path = (fs::path(c.pretrain_dir()) / ("S3Rec-" + c.dataset + "-nonfinite.safetensors")).string();
     adam.catch_up_all();
     if (dist::is_root())
       save_checkpoint(path, model, {{"dataset", c.dataset}, {"stage", "pretrain"}, {"error", e.what()}}, &adam);
@@ -179,11 +196,13 @@ PretrainRunResult run_pretrain(const RunConfig& c, const Dataset& d, const std::
 FinetuneRunResult run_finetune(const RunConfig& c, const Dataset& d, const std::string& run_dir,
                                const RunHooks& hooks) {
   apply_threads(c);
+  say_notes(c, hooks);
   S3RecModel model(c.model_config(d.n_items, d.n_attributes));
   model.init_weights(uint64_t(c.seed));
   if (!c.pre_model_path.empty() && !c.resume) {
-    load_checkpoint(c.pre_model_path, model);
-    say(hooks, "initialised from " + c.pre_model_path);
+    const std::string from = pretrained_file(c.pre_model_path, hooks);
+    load_checkpoint(from, model);
+    say(hooks, "initialised from " + from);
   }
   Optimizer adam(model.params(), c.adam(), c.optimizer_learner());
   // the state --resume continues from
@@ -207,10 +226,13 @@ FinetuneRunResult run_finetune(const RunConfig& c, const Dataset& d, const std::
   o.batch_size = c.train_batch_size;
   o.loss = parse_loss_type(c.loss_type);
   o.eval_mode = parse_eval_mode(c.eval_mode);
+  o.metrics = c.metric_specs();
+  o.valid_metric = c.valid_metric;
   o.stopping_step = c.stopping_step;
   o.seed = uint64_t(c.seed);
   o.train_fraction = c.train_fraction;
   if (c.resume) o.resume = &resumed;
+  const std::string select = valid_metric_spec(o.eval_mode, c.valid_metric).name();
   JsonlWriter log(dist::is_root() ? run_dir + "/log.jsonl" : "/dev/null");
   int epoch_now = resumed.epochs_done;
   TrainHooks th;
@@ -219,7 +241,7 @@ FinetuneRunResult run_finetune(const RunConfig& c, const Dataset& d, const std::
     epoch_now = e.epoch;
     const nlohmann::json record = {
         {"stage", "finetune"}, {"epoch", e.epoch}, {"loss", e.loss}, {"valid", metrics_json(e.valid)},
-        {"selection_metric", selection_metric(o.eval_mode)}, {"score", e.score}, {"improved", e.improved},
+        {"selection_metric", select}, {"score", e.score}, {"improved", e.improved},
         {"positions", e.positions}, {"train_seconds", e.train_seconds}, {"seconds", e.seconds},
         {"peak_rss_mib", peak_rss_mib()}};
     log.write(record);
@@ -232,8 +254,11 @@ FinetuneRunResult run_finetune(const RunConfig& c, const Dataset& d, const std::
   res.best_epoch = r.best_epoch;
   res.epochs_run = r.epochs_run;
   const std::string name = c.pre_model_path.empty() ? "SASRec" : "S3Rec";
-  res.model_path = run_dir + "/" + name + "-" + c.dataset + "-finetuned.safetensors";
+  // where a RecBole user looks for it: checkpoint_dir when given, else the run directory
+  const std::string model_dir = c.checkpoint_dir.empty() ? run_dir : c.checkpoint_dir;
+  res.model_path = (fs::path(model_dir) / (name + "-" + c.dataset + "-finetuned.safetensors")).string();
   if (!dist::is_root()) return res;
+  fs::create_directories(model_dir);
   // the vocabulary travels with the model, so serving needs no dataset
   auto meta = Vocabulary::from_dataset(d).to_metadata();
   meta.insert({{"dataset", c.dataset}, {"stage", "finetune"}, {"best_epoch", std::to_string(r.best_epoch)},
@@ -256,7 +281,8 @@ EvaluateRunResult run_evaluate(const RunConfig& c, const Dataset& d) {
   S3RecModel model(meta.config);
   load_checkpoint(c.model_path, model);
   const EvalMode mode = parse_eval_mode(c.eval_mode);
-  return {evaluate(model, d, EvalSplit::Valid, mode), evaluate(model, d, EvalSplit::Test, mode)};
+  const auto specs = c.metric_specs();
+  return {evaluate(model, d, EvalSplit::Valid, mode, specs), evaluate(model, d, EvalSplit::Test, mode, specs)};
 }
 
 }  // namespace s3rec

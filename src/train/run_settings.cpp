@@ -33,6 +33,7 @@ std::map<std::string, std::string> finetune_settings(const RunConfig& c) {
             {"loss_type", c.loss_type},
             {"eval_mode", c.eval_mode},
             {"stopping_step", std::to_string(c.stopping_step)},
+            {"valid_metric", c.valid_metric},
             {"pre_model_path", c.pre_model_path}});
   return s;
 }

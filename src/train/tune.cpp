@@ -194,7 +194,8 @@ std::vector<Trial> random_trials(const std::vector<SearchParam>& space, int max_
 bool is_finetune_key(const std::string& key) {
   static const std::set<std::string> keys = {"loss_type", "train_batch_size", "epochs", "stopping_step",
                                              "eval_mode", "pre_model_path", "run_dir",
-                                             "model_path", "threads"};
+                                             "model_path", "threads", "neg_sampling", "train_neg_sample_args",
+                                             "eval_args", "metrics", "topk", "valid_metric"};
   return keys.count(key) > 0;
 }
 

@@ -106,16 +106,31 @@ StReader::StReader(const std::string& path) : path_(path) {
     const auto& v = it.value();
     StTensor t;
     try {
+      for (const char* field : {"shape", "data_offsets"}) {  // integers: a float would convert with UB
+        const auto& a = v.at(field);
+        if (!a.is_array() || !std::all_of(a.begin(), a.end(), [](const auto& x) { return x.is_number_integer(); }))
+          fail(path, "tensor '" + it.key() + "': " + field + " must be a list of integers");
+      }
       t.dtype = v.at("dtype").get<std::string>();
       t.shape = v.at("shape").get<std::vector<int64_t>>();
       const auto off = v.at("data_offsets").get<std::vector<uint64_t>>();
       if (off.size() != 2) fail(path, "tensor '" + it.key() + "': data_offsets must have two entries");
       const size_t es = dtype_size(t.dtype);
       if (es == 0) fail(path, "tensor '" + it.key() + "': unsupported dtype " + t.dtype);
-      for (int64_t s : t.shape)
-        if (s < 0 || s > (int64_t(1) << 40)) fail(path, "tensor '" + it.key() + "': bad dimension");
+      // the element count without overflow (here and in numel(), whatever the order)
+      uint64_t n = 1;
+      bool empty = false;
+      for (int64_t s : t.shape) {
+        if (s < 0) fail(path, "tensor '" + it.key() + "': negative dimension");
+        if (s == 0) empty = true;
+        else if (n > (uint64_t(1) << 62) / uint64_t(s)) fail(path, "tensor '" + it.key() + "': shape too large");
+        else n *= uint64_t(s);
+      }
+      if (empty) n = 0;
+      if (n > data_size / es)
+        fail(path, "tensor '" + it.key() + "': shape " + v.at("shape").dump() + " needs more bytes than the file holds");
       if (off[0] > off[1] || off[1] > data_size) fail(path, "tensor '" + it.key() + "': offsets outside the data (truncated file?)");
-      if (off[1] - off[0] != uint64_t(t.numel()) * es)
+      if (off[1] - off[0] != n * es)
         fail(path, "tensor '" + it.key() + "': size does not match its shape and dtype");
       ranges.push_back({off[0], off[1]});
       offsets_[it.key()] = 8 + hlen + off[0];
