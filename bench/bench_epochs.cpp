@@ -2,7 +2,8 @@
 // one fine-tuning epoch (training only, BCE), one sampled and one full-ranking
 // evaluation (validation split), and the process's peak resident memory.
 //
-// usage: bench_epochs [DATA_PATH=../shared/data] [NAME=Beauty] [THREADS=all] [--json=FILE]
+// usage: bench_epochs [DATA_PATH=../shared/data] [NAME=Beauty] [THREADS=all] [--json=FILE] [--precision=fp32|bf16]
+// (--precision: the products of every phase, as the run option precision=)
 // Exits 0 with a message when the dataset is absent.
 #include <omp.h>
 #include <sys/resource.h>
@@ -17,6 +18,7 @@
 #include "s3rec/dataset.h"
 #include "s3rec/evaluation.h"
 #include "s3rec/training.h"
+#include "tensor/thin_gemm.h"
 
 using namespace s3rec;
 using Clock = std::chrono::steady_clock;
@@ -34,11 +36,12 @@ double peak_rss_mib() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_path = "../shared/data", name = "Beauty", json;
+  std::string data_path = "../shared/data", name = "Beauty", json, precision = "fp32";
   int threads = 0, positional = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--json=", 0) == 0) json = a.substr(7);
+    else if (a.rfind("--precision=", 0) == 0) precision = a.substr(12);
     else if (positional == 0 && ++positional) data_path = a;
     else if (positional == 1 && ++positional) name = a;
     else if (positional == 2 && ++positional) threads = std::stoi(a);
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (threads > 0) omp_set_num_threads(threads);
+  set_matmul_precision(parse_matmul_precision(precision));
   threads = omp_get_max_threads();
   auto t0 = Clock::now();
   const Dataset d = load_dataset(data_path, name, LoadOptions{});
@@ -85,7 +89,7 @@ int main(int argc, char** argv) {
   const double ft_train_s = ft_total - sampled_s;  // the epoch's seconds include one sampled validation
   (void)ft_with_eval_and_test;
 
-  std::printf("%s, %d threads: load %.2f s\n", name.c_str(), threads, load_s);
+  std::printf("%s, %d threads, %s: load %.2f s\n", name.c_str(), threads, precision.c_str(), load_s);
   std::printf("pre-training epoch   %8.2f s  (%ld samples, %.0f samples/s)\n", pre_s, pre_samples, pre_samples / pre_s);
   std::printf("fine-tuning epoch    %8.2f s  (training only)\n", ft_train_s);
   std::printf("sampled evaluation   %8.2f s  (%d users)\n", sampled_s, d.num_users());
@@ -93,7 +97,7 @@ int main(int argc, char** argv) {
   std::printf("peak memory          %8.0f MiB\n", peak_rss_mib());
   if (!json.empty()) {
     std::ofstream out(json);
-    out << nlohmann::ordered_json{{"dataset", name},          {"threads", threads},
+    out << nlohmann::ordered_json{{"dataset", name},          {"threads", threads}, {"precision", precision},
                                   {"pretrain_epoch_s", pre_s}, {"finetune_epoch_s", ft_train_s},
                                   {"sampled_eval_s", sampled_s}, {"full_eval_s", full_s},
                                   {"peak_rss_mib", peak_rss_mib()}}

@@ -15,6 +15,7 @@
 #include "s3rec/model.h"
 #include "s3rec/optimizer.h"
 #include "s3rec/rng.h"
+#include "tensor/thin_gemm.h"
 
 using namespace s3rec;
 
@@ -97,6 +98,12 @@ double useful_flops(const ModelConfig& c, const PretrainBatch& b) {
 
 void BM_PretrainStep(benchmark::State& state) {
   omp_set_num_threads(int(state.range(0)));
+  const bool bf16 = state.range(1) == 1;
+  if (bf16 && !bf16_supported()) {
+    state.SkipWithError("no AVX512_BF16 on this CPU");
+    return;
+  }
+  set_matmul_precision(bf16 ? MatmulPrecision::BF16 : MatmulPrecision::FP32);
   ModelConfig c;
   c.n_items = 12101;
   c.n_attributes = 637;
@@ -125,9 +132,11 @@ void BM_PretrainStep(benchmark::State& state) {
   state.counters["samples/s"] = benchmark::Counter(double(step) * 200, benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/step"] = flops * 1e-9 / double(step);
+  set_matmul_precision(MatmulPrecision::FP32);
 }
 
 }  // namespace
 
-BENCHMARK(BM_PretrainStep)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+// arguments: threads, precision (0 = fp32, 1 = bf16)
+BENCHMARK(BM_PretrainStep)->ArgNames({"threads", "bf16"})->Args({1, 0})->Args({2, 0})->Args({1, 1})->Args({2, 1})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 BENCHMARK_MAIN();

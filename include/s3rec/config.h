@@ -46,6 +46,7 @@ struct RunConfig {
   std::string learner = "adam";
   long seed = 2020;
   int threads = 0;  // 0: all cores
+  std::string precision = "fp32";  // fp32 | bf16 (matrix products; refused on CPUs without AVX512_BF16)
   std::string checkpoint_dir;  // "": saved/ for pre-training, the run directory for fine-tuned models
   std::string data_path = ".", dataset, run_dir, model_path;
   std::vector<std::string> item_attribute;

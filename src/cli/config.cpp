@@ -67,6 +67,8 @@ const std::vector<Key>& keys() {
        "adam (torch.optim.Adam's result, item rows updated lazily) | sparse_adam (item rows move only when touched)"},
       {"seed", &RunConfig::seed, "random seed"},
       {"threads", &RunConfig::threads, "worker threads (0 = all cores)"},
+      {"precision", &RunConfig::precision,
+       "fp32 | bf16 (training products in bfloat16 with fp32 accumulation; CPUs with AVX512_BF16 only)"},
       {"checkpoint_dir", &RunConfig::checkpoint_dir,
        "where models go ('': pre-training checkpoints in saved/, the fine-tuned model in the run directory)"},
       {"data_path", &RunConfig::data_path, "dataset directory"},
@@ -201,6 +203,7 @@ void validate(const RunConfig& c) {
   need(c.learner != "sparse_adam" || c.weight_decay == 0,
        "learner sparse_adam does not support weight_decay > 0 (as torch.optim.SparseAdam)");
   need(c.threads >= 0, "threads must be >= 0");
+  need(c.precision == "fp32" || c.precision == "bf16", "precision must be 'fp32' or 'bf16', got '" + c.precision + "'");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "model/encoder.h"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -27,11 +28,6 @@ Projections projections(const LayerCache& L, int d) {
   const float* kv = L.kv.data();
   if (L.subset) return {L.q.data(), kv, kv + d, d, 2 * d};
   return {kv, kv + d, kv + 2 * d, 3 * d, 3 * d};
-}
-
-void add_into(float* y, const float* x, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (size_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
 }  // namespace
@@ -104,49 +100,64 @@ void encoder_forward(const S3RecModel& m, Workspace& ws, bool train, uint64_t ke
     const float* xq = in;
     if (L.subset) {
       L.xq.resize(size_t(Tq) * d);
-      gather_rows(in, ws.qrows.data(), Tq, d, L.xq.data());
       xq = L.xq.data();
+      L.q.resize(size_t(Tq) * d);      // q [Tq x d] at the query rows
+      L.kv.resize(size_t(T) * 2 * d);  // k|v [T x 2d] at every token
+    } else {
+      L.kv.resize(size_t(T) * 3 * d);  // q|k|v [T x 3d] in one product
     }
     const float* Wqkv = P.value(Lp.qkv_w);
     const float* bqkv = P.value(Lp.qkv_b);
-    if (L.subset) {  // q [Tq x d] at the query rows; k|v [T x 2d] at every token
-      L.q.resize(size_t(Tq) * d);
-      linear_forward(xq, Tq, d, Wqkv, bqkv, d, L.q.data());
-      L.kv.resize(size_t(T) * 2 * d);
-      linear_forward(in, T, d, Wqkv + size_t(d) * d, bqkv + d, 2 * d, L.kv.data());
-    } else {  // q|k|v [T x 3d] in one product
-      L.kv.resize(size_t(T) * 3 * d);
-      linear_forward(in, T, d, Wqkv, bqkv, 3 * d, L.kv.data());
-    }
+    const SmallOperand w_first(d, L.subset ? d : 3 * d, Wqkv, d, true);  // Wq (subset) or Wqkv
+    std::optional<SmallOperand> w_kv;
+    if (L.subset) w_kv.emplace(d, 2 * d, Wqkv + size_t(d) * d, d, true);
+    // Each group of sequences gets its projections from the thread that runs its attention,
+    // just before it: attention then reads them from cache.
+    SeqGroupHooks project;
+    project.before = [&](int b0, int b1) {
+      const int k0 = ws.koff[b0], k1 = ws.koff[b1];
+      if (!L.subset) {
+        w_first.multiply_rows(k0, k1, in, d, bqkv, false, L.kv.data(), 3 * d);
+        return;
+      }
+      const int q0 = lay.qoff[b0], q1 = lay.qoff[b1];
+      for (int r = q0; r < q1; ++r)
+        std::copy_n(in + size_t(ws.qrows[r]) * d, d, L.xq.data() + size_t(r) * d);
+      w_kv->multiply_rows(k0, k1, in, d, bqkv + d, false, L.kv.data(), 2 * d);
+      w_first.multiply_rows(q0, q1, L.xq.data(), d, bqkv, false, L.q.data(), d);
+    };
     const Projections pr = projections(L, d);
     const size_t np = last ? ws.poff_last.back() : ws.poff_all.back();
     L.probs.resize(np);
     L.keep_attn.resize(pa > 0 ? np : 0);
     L.ctx.resize(size_t(Tq) * d);
     attention_forward(lay, pr.q, pr.ldq, pr.k, pr.v, pr.ldkv, d, H, pa, site_key(key, l + 1, 1), L.probs.data(),
-                      L.keep_attn.data(), L.ctx.data());
+                      L.keep_attn.data(), L.ctx.data(), project);
     // a = LayerNorm(Dropout(dense(ctx)) + xq)        [Tq x d]
     L.a.resize(size_t(Tq) * d);
-    linear_forward(L.ctx.data(), Tq, d, P.value(Lp.dense.w), P.value(Lp.dense.b), d, L.a.data());
+    // (the dropout, residual and layer norm run on each block of rows the product finishes)
     L.keep1.resize(ph > 0 ? size_t(Tq) * d : 0);
     L.xhat1.resize(size_t(Tq) * d);
     L.rstd1.resize(Tq);
-    dropout_residual_norm_forward(L.a.data(), xq, Tq, d, ph, site_key(key, l + 1, 2), P.value(Lp.ln1.g),
-                                  P.value(Lp.ln1.b), c.layer_norm_eps, L.keep1.data(), L.xhat1.data(),
-                                  L.rstd1.data());
+    linear_forward(L.ctx.data(), Tq, d, P.value(Lp.dense.w), P.value(Lp.dense.b), d, L.a.data(), [&](int r0, int r1) {
+      dropout_residual_norm_rows(L.a.data(), xq, r0, r1, d, ph, site_key(key, l + 1, 2), P.value(Lp.ln1.g),
+                                 P.value(Lp.ln1.b), c.layer_norm_eps, L.keep1.data(), L.xhat1.data(), L.rstd1.data());
+    });
     // out = LayerNorm(Dropout(W2 act(W1 a + b1) + b2) + a)
     L.f1.resize(size_t(Tq) * inner);
     L.g.resize(size_t(Tq) * inner);
-    linear_forward(L.a.data(), Tq, d, P.value(Lp.ff1.w), P.value(Lp.ff1.b), inner, L.f1.data());
-    activation_forward(c.hidden_act, L.f1.data(), L.g.data(), size_t(Tq) * inner);
+    linear_forward(L.a.data(), Tq, d, P.value(Lp.ff1.w), P.value(Lp.ff1.b), inner, L.f1.data(), [&](int r0, int r1) {
+      const size_t o = size_t(r0) * inner;
+      activation_forward(c.hidden_act, L.f1.data() + o, L.g.data() + o, size_t(r1 - r0) * inner);
+    });
     L.out.resize(size_t(Tq) * d);
-    linear_forward(L.g.data(), Tq, inner, P.value(Lp.ff2.w), P.value(Lp.ff2.b), d, L.out.data());
     L.keep2.resize(ph > 0 ? size_t(Tq) * d : 0);
     L.xhat2.resize(size_t(Tq) * d);
     L.rstd2.resize(Tq);
-    dropout_residual_norm_forward(L.out.data(), L.a.data(), Tq, d, ph, site_key(key, l + 1, 3), P.value(Lp.ln2.g),
-                                  P.value(Lp.ln2.b), c.layer_norm_eps, L.keep2.data(), L.xhat2.data(),
-                                  L.rstd2.data());
+    linear_forward(L.g.data(), Tq, inner, P.value(Lp.ff2.w), P.value(Lp.ff2.b), d, L.out.data(), [&](int r0, int r1) {
+      dropout_residual_norm_rows(L.out.data(), L.a.data(), r0, r1, d, ph, site_key(key, l + 1, 3), P.value(Lp.ln2.g),
+                                 P.value(Lp.ln2.b), c.layer_norm_eps, L.keep2.data(), L.xhat2.data(), L.rstd2.data());
+    });
     in = L.out.data();
   }
 }
@@ -173,9 +184,11 @@ void encoder_backward(S3RecModel& m, Workspace& ws, float* dout) {
                                    L.keep2.data(), ws.dxq.data(), dy, P.grad(Lp.ln2.g), P.grad(Lp.ln2.b));
     ws.dinner.resize(size_t(Tq) * inner);
     linear_backward(L.g.data(), Tq, inner, P.value(Lp.ff2.w), d, dy, ws.dinner.data(), false, P.grad(Lp.ff2.w),
-                    P.grad(Lp.ff2.b));
-    activation_backward(c.hidden_act, L.f1.data(), L.g.data(), ws.dinner.data(), ws.dinner.data(),
-                        size_t(Tq) * inner);
+                    P.grad(Lp.ff2.b), [&](int r0, int r1) {  // through the activation, rows as they finish
+                      const size_t o = size_t(r0) * inner;
+                      float* g = ws.dinner.data() + o;
+                      activation_backward(c.hidden_act, L.f1.data() + o, L.g.data() + o, g, g, size_t(r1 - r0) * inner);
+                    });
     linear_backward(L.a.data(), Tq, d, P.value(Lp.ff1.w), inner, ws.dinner.data(), ws.dxq.data(), true,
                     P.grad(Lp.ff1.w), P.grad(Lp.ff1.b));
     // Attention sub-layer: dz1 into da (in place; residual into xq) and, through dropout, into dtmp
@@ -190,7 +203,7 @@ void encoder_backward(S3RecModel& m, Workspace& ws, float* dout) {
     // dxq += dQ Wq and dx_in = dKV Wkv (subset), or dx_in = dQKV Wqkv (full); dx_in[query rows] += dxq
     const Projections pr = projections(L, d);
     const int ldg = L.subset ? 2 * d : 3 * d;
-    ws.dkv.assign(size_t(T) * ldg, 0.0f);
+    ws.dkv.resize(size_t(T) * ldg);  // each group's rows are zeroed by its thread
     float* dq = ws.dkv.data();
     int lddq = ldg;
     if (L.subset) {
@@ -199,20 +212,45 @@ void encoder_backward(S3RecModel& m, Workspace& ws, float* dout) {
       lddq = d;
     }
     float* dk = ws.dkv.data() + (L.subset ? 0 : d);
-    attention_backward(last ? ws.layout_last : ws.layout_all, pr.q, pr.ldq, pr.k, pr.v, pr.ldkv, d, H, pa,
-                       L.probs.data(), L.keep_attn.data(), ws.dctx.data(), dq, lddq, dk, dk + d, ldg);
     const float* Wqkv = P.value(Lp.qkv_w);
+    const SmallOperand w_first(L.subset ? d : 3 * d, d, Wqkv, d, false);  // back through Wq (subset) or Wqkv
+    std::optional<SmallOperand> w_kv;
+    if (L.subset) w_kv.emplace(2 * d, d, Wqkv + size_t(d) * d, d, false);
+    ws.dx.resize(size_t(T) * d);
+    float* dx = ws.dx.data();
+    const AttnLayout& lay = last ? ws.layout_last : ws.layout_all;
+    // per group of sequences, on its thread: dQ|dK|dV, then at once the input gradient of its rows:
+    // dx_in = dKV Wkv, dxq += dQ Wq, dx_in[query rows] += dxq (subset); dx_in = da + dQKV Wqkv (full)
+    SeqGroupHooks back;
+    back.before = [&](int b0, int b1) {
+      std::fill(ws.dkv.begin() + size_t(ws.koff[b0]) * ldg, ws.dkv.begin() + size_t(ws.koff[b1]) * ldg, 0.0f);
+    };
+    back.after = [&](int b0, int b1) {
+      const int k0 = ws.koff[b0], k1 = ws.koff[b1];
+      if (!L.subset) {
+        std::copy(da + size_t(k0) * d, da + size_t(k1) * d, dx + size_t(k0) * d);
+        w_first.multiply_rows(k0, k1, ws.dkv.data(), ldg, nullptr, true, dx, d);
+        return;
+      }
+      const int q0 = lay.qoff[b0], q1 = lay.qoff[b1];
+      w_kv->multiply_rows(k0, k1, ws.dkv.data(), ldg, nullptr, false, dx, d);
+      w_first.multiply_rows(q0, q1, dq, d, nullptr, true, da, d);
+      for (int r = q0; r < q1; ++r) {
+        float* y = dx + size_t(ws.qrows[r]) * d;
+        const float* x = da + size_t(r) * d;
+        for (int j = 0; j < d; ++j) y[j] += x[j];
+      }
+    };
+    attention_backward(lay, pr.q, pr.ldq, pr.k, pr.v, pr.ldkv, d, H, pa, L.probs.data(), L.keep_attn.data(),
+                       ws.dctx.data(), dq, lddq, dk, dk + d, ldg, back);
+    // the weight gradients over all rows
     float* gW = P.grad(Lp.qkv_w);
     float* gb = P.grad(Lp.qkv_b);
-    ws.dx.resize(size_t(T) * d);
     if (L.subset) {
-      linear_backward(xq, Tq, d, Wqkv, d, dq, da, true, gW, gb);
-      linear_backward(in, T, d, Wqkv + size_t(d) * d, 2 * d, ws.dkv.data(), ws.dx.data(), false, gW + size_t(d) * d,
-                      gb + d);
-      scatter_add_rows(da, ws.qrows.data(), Tq, d, ws.dx.data(), false);
+      thin_tn(Tq, d, d, dq, d, xq, d, gW, d, gb);
+      thin_tn(T, 2 * d, d, ws.dkv.data(), ldg, in, d, gW + size_t(d) * d, d, gb + d);
     } else {
-      linear_backward(in, T, d, Wqkv, 3 * d, ws.dkv.data(), ws.dx.data(), false, gW, gb);
-      add_into(ws.dx.data(), da, nq);
+      thin_tn(T, 3 * d, d, ws.dkv.data(), ldg, in, d, gW, d, gb);
     }
     std::swap(ws.dx, ws.dx_prev);
     dy = ws.dx_prev.data();

@@ -12,7 +12,6 @@
 #include "model/workspace.h"
 #include "s3rec/model.h"
 #include "s3rec/rng.h"
-#include "tensor/gemm.h"
 #include "tensor/linear.h"
 #include "tensor/rows.h"
 #include "tensor/sigmoid_bce.h"
@@ -49,34 +48,35 @@ void attribute_objectives(S3RecModel& m, Workspace& ws, const AttributeHeads& h,
   if (nm > 0)
     linear_forward(X.data() + size_t(nu) * d, nm, d, P.value(h.map->w), P.value(h.map->b), d, H.data() + size_t(nu) * d);
   const float* MA = P.value(m.attribute_embeddings_id());
-  gemm(false, true, n, A1, d, 1.0f, H.data(), d, MA, d, 0.0f, S.data(), A1);  // S[n x A1] = H MA^T
+  // S[n x A1] = H MA^T; each finished block of rows becomes its loss and dS in place
   std::vector<double> row_loss(n);
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < n; ++r) {
-    float* s = S.data() + size_t(r) * A1;
-    const float w = r < nu ? h.w_aap : h.w_map;
-    const std::span<const int> pos = attrs.of(items[r]);
-    float orig[64];
-    std::vector<float> big;
-    float* keep = orig;
-    if (pos.size() > 64) {
-      big.resize(pos.size());
-      keep = big.data();
+  thin_nn(n, A1, d, H.data(), d, MA, d, true, nullptr, false, S.data(), A1, [&](int r0, int r1) {
+    for (int r = r0; r < r1; ++r) {
+      float* s = S.data() + size_t(r) * A1;
+      const float w = r < nu ? h.w_aap : h.w_map;
+      const std::span<const int> pos = attrs.of(items[r]);
+      float orig[64];
+      std::vector<float> big;
+      float* keep = orig;
+      if (pos.size() > 64) {
+        big.resize(pos.size());
+        keep = big.data();
+      }
+      for (size_t k = 0; k < pos.size(); ++k) keep[k] = s[pos[k]];
+      double loss = sigmoid_bce_negatives(s, A1, w);
+      for (size_t k = 0; k < pos.size(); ++k) {  // the item's own attributes are positives
+        const float p = sigmoid(keep[k]);
+        loss += double(bce(p, true)) - double(bce(p, false));
+        s[pos[k]] = w * bce_sigmoid_grad(p, true);
+      }
+      row_loss[r] = loss;
     }
-    for (size_t k = 0; k < pos.size(); ++k) keep[k] = s[pos[k]];
-    double loss = sigmoid_bce_negatives(s, A1, w);
-    for (size_t k = 0; k < pos.size(); ++k) {  // the item's own attributes are positives
-      const float p = sigmoid(keep[k]);
-      loss += double(bce(p, true)) - double(bce(p, false));
-      s[pos[k]] = w * bce_sigmoid_grad(p, true);
-    }
-    row_loss[r] = loss;
-  }
+  });
   loss_aap += std::accumulate(row_loss.begin(), row_loss.begin() + nu, 0.0);
   loss_map += std::accumulate(row_loss.begin() + nu, row_loss.end(), 0.0);
   // dH = dS MA; dMA += dS^T H; heads backward into dX; dF[rows] += dX
-  gemm(false, false, n, d, A1, 1.0f, S.data(), A1, MA, d, 0.0f, dH.data(), d);
-  gemm(true, false, A1, d, n, 1.0f, S.data(), A1, H.data(), d, 1.0f, P.grad(m.attribute_embeddings_id()), d);
+  thin_nn(n, d, A1, S.data(), A1, MA, d, false, nullptr, false, dH.data(), d);
+  thin_tn(n, A1, d, S.data(), A1, H.data(), d, P.grad(m.attribute_embeddings_id()), d, nullptr);
   if (nu > 0)
     linear_backward(X.data(), nu, d, P.value(h.aap->w), d, dH.data(), dX.data(), false, P.grad(h.aap->w),
                     P.grad(h.aap->b));
@@ -87,13 +87,15 @@ void attribute_objectives(S3RecModel& m, Workspace& ws, const AttributeHeads& h,
 }
 
 // MIP at masked rows: -log sigmoid(f(pos) - f(neg)), f(x) = sigmoid(e_x . (W F + b)).
-double masked_item_objective(S3RecModel& m, const S3RecModel::Linear& head, float w, const float* F, float* dF,
+double masked_item_objective(S3RecModel& m, Workspace& ws, const S3RecModel::Linear& head, float w, const float* F, float* dF,
                              const std::vector<int>& rows, const std::vector<int>& pos, const std::vector<int>& neg) {
   ParamStore& P = m.params();
   const int d = m.config().hidden_size, n = int(rows.size());
   if (n == 0) return 0.0;
-  std::vector<float> X(size_t(n) * d), H(size_t(n) * d), dH(size_t(n) * d), dEp(size_t(n) * d),
-      dEn(size_t(n) * d), dX(size_t(n) * d);
+  // the workspace's head buffers (not fresh vectors: those cost page faults and zeroing every step)
+  std::vector<float>&X = ws.head_x, &H = ws.head_h, &dH = ws.head_dh, &dEp = ws.head_dep, &dEn = ws.head_den,
+  &dX = ws.head_dx;
+  for (std::vector<float>* v : {&X, &H, &dH, &dEp, &dEn, &dX}) v->resize(size_t(n) * d);
   gather_rows(F, rows.data(), n, d, X.data());
   linear_forward(X.data(), n, d, P.value(head.w), P.value(head.b), d, H.data());
   const float* E = P.value(m.item_embeddings_id());
@@ -131,11 +133,13 @@ double masked_item_objective(S3RecModel& m, const S3RecModel::Linear& head, floa
 
 // SP over B samples: C, Pp, Nn are [B x d] final states of the context, positive and
 // negative segment sequences; -log sigmoid(g(s+) - g(s-)), g(y) = sigmoid(y . (W c + b)).
-double segment_objective(S3RecModel& m, const S3RecModel::Linear& head, float w, int B, const float* C,
+double segment_objective(S3RecModel& m, Workspace& ws, const S3RecModel::Linear& head, float w, int B, const float* C,
                          const float* Pp, const float* Nn, float* dC, float* dP, float* dN) {
   ParamStore& P = m.params();
   const int d = m.config().hidden_size;
-  std::vector<float> S(size_t(B) * d), dS(size_t(B) * d);
+  std::vector<float>&S = ws.head_h, &dS = ws.head_dh;  // free again once the masked objectives are done
+  S.resize(size_t(B) * d);
+  dS.resize(size_t(B) * d);
   linear_forward(C, B, d, P.value(head.w), P.value(head.b), d, S.data());
   std::vector<double> row_loss(B);
 #pragma omp parallel for schedule(static)
@@ -229,14 +233,14 @@ PretrainLosses S3RecModel::pretrain_step(const PretrainBatch& batch, const Attri
       if (it < 1 || it > cfg_.n_items) throw std::invalid_argument("pretrain batch: negative item out of range");
     attribute_objectives(*this, ws, {&aap_, &map_, w.aap, w.map}, attrs, F, dF.data(), rows, items, nu, out.aap,
                          out.map);
-    if (w.mip != 0.0f) out.mip = masked_item_objective(*this, mip_, w.mip, F, dF.data(), mrows, mpos, mneg);
+    if (w.mip != 0.0f) out.mip = masked_item_objective(*this, ws, mip_, w.mip, F, dF.data(), mrows, mpos, mneg);
   }
   if (use_sp) {
     const size_t base = use_masked ? size_t(batch.masked.num_tokens()) : 0;
     const float* C = F + base * d;
     float* dC = dF.data() + base * d;
     const size_t stride = size_t(B) * d;
-    out.sp = segment_objective(*this, sp_, w.sp, B, C, C + stride, C + 2 * stride, dC, dC + stride, dC + 2 * stride);
+    out.sp = segment_objective(*this, ws, sp_, w.sp, B, C, C + stride, C + 2 * stride, dC, dC + stride, dC + 2 * stride);
   }
   encoder_backward(*this, ws, dF.data());
   return out;

@@ -46,7 +46,7 @@ struct Workspace {
   std::vector<float> dx, dx_prev, dtmp, dctx, dq, dkv, dinner, dxq;
 
   // Pre-training heads, reused across steps (sgemm overwrites them: no zeroing needed)
-  std::vector<float> head_x, head_h, head_s, head_dh, head_dx, head_dF;
+  std::vector<float> head_x, head_h, head_s, head_dh, head_dx, head_dF, head_dep, head_den;
 
   bool train = false;
 

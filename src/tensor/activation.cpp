@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <omp.h>
 
 #include "tensor/simd.h"
 
@@ -67,7 +68,7 @@ constexpr size_t kChunk = 4096;
 
 void activation_forward(Activation a, const float* X, float* Y, size_t n) {
   const long chunks = long((n + kChunk - 1) / kChunk);
-#pragma omp parallel for schedule(static) if (chunks > 1)
+#pragma omp parallel for schedule(static) if (chunks > 1 && !omp_in_parallel())
   for (long c = 0; c < chunks; ++c) {
     const size_t b = size_t(c) * kChunk;
     forward_chunk(a, X + b, Y + b, std::min(kChunk, n - b));
@@ -76,7 +77,7 @@ void activation_forward(Activation a, const float* X, float* Y, size_t n) {
 
 void activation_backward(Activation a, const float* X, const float* Y, const float* dY, float* dX, size_t n) {
   const long chunks = long((n + kChunk - 1) / kChunk);
-#pragma omp parallel for schedule(static) if (chunks > 1)
+#pragma omp parallel for schedule(static) if (chunks > 1 && !omp_in_parallel())
   for (long c = 0; c < chunks; ++c) {
     const size_t b = size_t(c) * kChunk;
     backward_chunk(a, X + b, Y + b, dY + b, dX + b, std::min(kChunk, n - b));

@@ -6,7 +6,7 @@
 
 namespace s3rec {
 
-// Y[n] = act(X[n])
+// Y[n] = act(X[n]); parallel, except when called inside a parallel region (an epilogue)
 void activation_forward(Activation a, const float* X, float* Y, size_t n);
 
 // dX[n] = dY[n] * act'(X) (Y = act(X) is passed for the activations whose derivative uses it). dX may alias dY.

@@ -78,56 +78,78 @@ S3REC_CLONES void query_backward(const float* q, const float* K, const float* V,
   }
 }
 
+// Sequence boundaries of the groups: whole sequences, at least kGroupTokens key rows each.
+constexpr int kGroupTokens = 64;
+std::vector<int> sequence_groups(const AttnLayout& L) {
+  std::vector<int> g{0};
+  for (int b = 0; b < L.B; ++b)
+    if (L.koff[b + 1] - L.koff[g.back()] >= kGroupTokens || b + 1 == L.B) g.push_back(b + 1);
+  return g;
+}
+
 }  // namespace
 
 void attention_forward(const AttnLayout& L, const float* Q, int ldq, const float* K, const float* V, int ldkv, int d,
-                       int heads, float p_drop, uint64_t key, float* probs, uint8_t* keep, float* ctx) {
+                       int heads, float p_drop, uint64_t key, float* probs, uint8_t* keep, float* ctx,
+                       const SeqGroupHooks& hooks) {
   const int dh = d / heads;
   const float scale = 1.0f / std::sqrt(float(dh));
-#pragma omp parallel for schedule(dynamic, 8)
-  for (int b = 0; b < L.B; ++b) {
-    const int k0 = L.koff[b], nk = L.koff[b + 1] - k0;
-    const int q0 = L.qoff[b], nq = L.qoff[b + 1] - q0;
-    for (int h = 0; h < heads; ++h) {
-      for (int i = 0; i < nq; ++i) {
-        const int r = q0 + i;
-        const int vis = L.causal ? L.qpos[r] + 1 : nk;
-        const size_t po = L.poff[b] + (size_t(h) * nq + i) * nk;
-        query_forward(Q + size_t(r) * ldq + h * dh, K + size_t(k0) * ldkv + h * dh, V + size_t(k0) * ldkv + h * dh,
-                      ldkv, dh, nk, vis, scale, p_drop, key, po, probs + po,
-                      keep ? keep + po : nullptr,  // no dropout: no mask (null + offset is undefined)
-                      ctx + size_t(r) * d + h * dh);
+  const std::vector<int> groups = sequence_groups(L);
+  const int ng = int(groups.size()) - 1;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int g = 0; g < ng; ++g) {
+    if (hooks.before) hooks.before(groups[g], groups[g + 1]);
+    for (int b = groups[g]; b < groups[g + 1]; ++b) {
+      const int k0 = L.koff[b], nk = L.koff[b + 1] - k0;
+      const int q0 = L.qoff[b], nq = L.qoff[b + 1] - q0;
+      for (int h = 0; h < heads; ++h) {
+        for (int i = 0; i < nq; ++i) {
+          const int r = q0 + i;
+          const int vis = L.causal ? L.qpos[r] + 1 : nk;
+          const size_t po = L.poff[b] + (size_t(h) * nq + i) * nk;
+          query_forward(Q + size_t(r) * ldq + h * dh, K + size_t(k0) * ldkv + h * dh, V + size_t(k0) * ldkv + h * dh,
+                        ldkv, dh, nk, vis, scale, p_drop, key, po, probs + po,
+                        keep ? keep + po : nullptr,  // no dropout: no mask (null + offset is undefined)
+                        ctx + size_t(r) * d + h * dh);
+        }
       }
     }
+    if (hooks.after) hooks.after(groups[g], groups[g + 1]);
   }
 }
 
 void attention_backward(const AttnLayout& L, const float* Q, int ldq, const float* K, const float* V, int ldkv, int d,
                         int heads, float p_drop, const float* probs, const uint8_t* keep, const float* dctx,
-                        float* dQ, int lddq, float* dK, float* dV, int lddkv) {
+                        float* dQ, int lddq, float* dK, float* dV, int lddkv, const SeqGroupHooks& hooks) {
   const int dh = d / heads;
   const float scale = 1.0f / std::sqrt(float(dh));
+  const std::vector<int> groups = sequence_groups(L);
+  const int ng = int(groups.size()) - 1;
 #pragma omp parallel
   {
     std::vector<float> dp;
-#pragma omp for schedule(dynamic, 8)
-  for (int b = 0; b < L.B; ++b) {
-    const int k0 = L.koff[b], nk = L.koff[b + 1] - k0;
-    const int q0 = L.qoff[b], nq = L.qoff[b + 1] - q0;
-    dp.resize(size_t(nk));
-    for (int h = 0; h < heads; ++h) {
-      for (int i = 0; i < nq; ++i) {
-        const int r = q0 + i;
-        const int vis = L.causal ? L.qpos[r] + 1 : nk;
-        const size_t po = L.poff[b] + (size_t(h) * nq + i) * nk;
-        query_backward(Q + size_t(r) * ldq + h * dh, K + size_t(k0) * ldkv + h * dh, V + size_t(k0) * ldkv + h * dh,
-                       ldkv, dh, vis, scale, p_drop, probs + po, keep ? keep + po : nullptr,
-                       dctx + size_t(r) * d + h * dh,
-                       dQ + size_t(r) * lddq + h * dh, dK + size_t(k0) * lddkv + h * dh,
-                       dV + size_t(k0) * lddkv + h * dh, lddkv, dp.data());
+#pragma omp for schedule(dynamic, 1)
+    for (int g = 0; g < ng; ++g) {
+      if (hooks.before) hooks.before(groups[g], groups[g + 1]);
+      for (int b = groups[g]; b < groups[g + 1]; ++b) {
+        const int k0 = L.koff[b], nk = L.koff[b + 1] - k0;
+        const int q0 = L.qoff[b], nq = L.qoff[b + 1] - q0;
+        dp.resize(size_t(nk));
+        for (int h = 0; h < heads; ++h) {
+          for (int i = 0; i < nq; ++i) {
+            const int r = q0 + i;
+            const int vis = L.causal ? L.qpos[r] + 1 : nk;
+            const size_t po = L.poff[b] + (size_t(h) * nq + i) * nk;
+            query_backward(Q + size_t(r) * ldq + h * dh, K + size_t(k0) * ldkv + h * dh,
+                           V + size_t(k0) * ldkv + h * dh, ldkv, dh, vis, scale, p_drop, probs + po,
+                           keep ? keep + po : nullptr,
+                           dctx + size_t(r) * d + h * dh, dQ + size_t(r) * lddq + h * dh,
+                           dK + size_t(k0) * lddkv + h * dh, dV + size_t(k0) * lddkv + h * dh, lddkv, dp.data());
+          }
+        }
       }
+      if (hooks.after) hooks.after(groups[g], groups[g + 1]);
     }
-  }
   }
 }
 

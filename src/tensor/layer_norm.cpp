@@ -127,16 +127,25 @@ void layer_norm_backward(const float* dY, const float* xhat, const float* rstd, 
   backward_rows(dY, xhat, rstd, n, d, gamma, 0.0f, nullptr, nullptr, dX, dgamma, dbeta);
 }
 
-void dropout_residual_norm_forward(float* X, const float* R, int n, int d, float p, uint64_t key, const float* gamma,
-                                   const float* beta, float eps, uint8_t* keep, float* xhat, float* rstd) {
+void dropout_residual_norm_rows(float* X, const float* R, int r0, int r1, int d, float p, uint64_t key,
+                                const float* gamma, const float* beta, float eps, uint8_t* keep, float* xhat,
+                                float* rstd) {
   const float scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
   const uint32_t thr = dropout_threshold(p);
-#pragma omp parallel for schedule(static) if (n > 256)
-  for (int i = 0; i < n; ++i) {
+  for (int i = r0; i < r1; ++i) {
     const size_t o = size_t(i) * d;
     dropout_residual_row(X + o, R + o, d, p, thr, scale, key, o, p > 0.0f ? keep + o : nullptr);
     rstd[i] = ln_row_forward(X + o, d, gamma, beta, eps, X + o, xhat + o);
   }
+}
+
+void dropout_residual_norm_forward(float* X, const float* R, int n, int d, float p, uint64_t key, const float* gamma,
+                                   const float* beta, float eps, uint8_t* keep, float* xhat, float* rstd) {
+  const int blocks = (n + kRows - 1) / kRows;
+#pragma omp parallel for schedule(static) if (n > 256)
+  for (int blk = 0; blk < blocks; ++blk)
+    dropout_residual_norm_rows(X, R, blk * kRows, std::min(n, (blk + 1) * kRows), d, p, key, gamma, beta, eps, keep,
+                               xhat, rstd);
 }
 
 void dropout_residual_norm_backward(const float* dY, const float* xhat, const float* rstd, int n, int d,

@@ -21,7 +21,13 @@ void layer_norm_backward(const float* dY, const float* xhat, const float* rstd, 
 void dropout_residual_norm_forward(float* X, const float* R, int n, int d, float p, uint64_t key, const float* gamma,
                                    const float* beta, float eps, uint8_t* keep, float* xhat, float* rstd);
 
-// Backward of the above: dZ = the layer norm's input gradient (as layer_norm_backward);
+// Rows [r0, r1) of the above on the calling thread (the epilogue of the product that made X);
+// the pointers are those of the whole matrix.
+void dropout_residual_norm_rows(float* X, const float* R, int r0, int r1, int d, float p, uint64_t key,
+                                const float* gamma, const float* beta, float eps, uint8_t* keep, float* xhat,
+                                float* rstd);
+
+// Backward of dropout_residual_norm_forward: dZ = the layer norm's input gradient (as layer_norm_backward);
 // dR[n x d] = dZ (the residual path), dX[n x d] = dZ * keep / (1 - p) (the dropout path).
 // dR or dX may alias dY, not each other.
 void dropout_residual_norm_backward(const float* dY, const float* xhat, const float* rstd, int n, int d,

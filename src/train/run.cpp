@@ -13,6 +13,7 @@
 #include "s3rec/progress.h"
 #include "s3rec/training.h"
 #include "s3rec/vocabulary.h"
+#include "tensor/thin_gemm.h"
 #include "train/run_settings.h"
 #include "util/atomic_write.h"
 
@@ -21,8 +22,10 @@ namespace fs = std::filesystem;
 namespace s3rec {
 namespace {
 
+// threads and the products' precision (refused here, before any work, on a CPU without bf16)
 void apply_threads(const RunConfig& c) {
   if (c.threads > 0) omp_set_num_threads(c.threads);
+  set_matmul_precision(parse_matmul_precision(c.precision));
 }
 
 void say(const RunHooks& h, const std::string& message) {
