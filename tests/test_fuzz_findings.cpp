@@ -183,6 +183,18 @@ TEST(FuzzFindings, HttpApiRepliesToBytesThatAreNotUtf8) {
   expect_json_reply(api.handle("POST", "/v1/recommend", "{\"items\": [1], \"k\": 1}"), 200);
 }
 
+// fuzz_http_api (found by CI's 10 s run): a number beyond double's range (18446e44073709551616,
+// 1e400) made the JSON parser throw out_of_range 406, not parse_error, out of Api::handle.
+TEST(FuzzFindings, HttpApiRefusesNumbersBeyondDouble) {
+  const Recommender rec(small_model("identity.safetensors", Vocabulary::identity(5, 2)));
+  const serve::Api api(rec, {});
+  for (const char* body : {"18446e44073709551616 \"}", "{\"items\": [1], \"k\": 1e400}", "[-1e999]"}) {
+    const serve::Reply r = api.handle("POST", "/v1/recommend", body);
+    expect_json_reply(r, 400);
+    EXPECT_NE(r.body.find("malformed JSON"), std::string::npos) << r.body;
+  }
+}
+
 // The same for the answer itself: a vocabulary read from raw data may hold tokens that
 // are not UTF-8 (a Latin-1 catalogue); they are answered, with U+FFFD for the bad bytes.
 TEST(FuzzFindings, HttpApiAnswersTokensThatAreNotUtf8) {

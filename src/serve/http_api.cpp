@@ -67,7 +67,7 @@ Reply Api::recommend(const std::string& body, bool batch) const {
   json req;
   try {
     req = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number beyond double (1e400)
     return error(400, std::string("malformed JSON: ") + e.what());
   }
   try {
