@@ -24,6 +24,10 @@ export S3REC_FUZZ_TMP
 trap 'rm -rf "$S3REC_FUZZ_TMP"' EXIT
 # the limits that make a finding: 10 s for one input, 2 GiB resident, 1 GiB in one allocation
 LIMITS=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1)
+# CI fuzzes from a fixed seed (FUZZ_SEED, default 1), so that a run explores the same inputs
+# first on every machine and a finding reproduces; the long parallel run draws a fresh one.
+SEED=()
+[ "${FUZZ_PARALLEL:-0}" = 1 ] || SEED=(-seed="${FUZZ_SEED:-1}")
 
 echo "== replaying fuzz/corpus"
 for h in "${HARNESSES[@]}"; do
@@ -40,7 +44,7 @@ run() {  # NAME: fuzz for SECONDS_EACH on $OUT/corpus/NAME, seeded from fuzz/cor
   # a finding ends a libFuzzer process; in the long run the next one goes on from the corpus
   # (fork mode would too, but its per-job start-up costs more than it fuzzes on a busy machine)
   while left=$((end - SECONDS)); [ "$left" -gt 0 ]; do
-    build-asan/fuzz_$h "${LIMITS[@]}" "${dict[@]}" -max_total_time="$left" \
+    build-asan/fuzz_$h "${LIMITS[@]}" "${SEED[@]}" "${dict[@]}" -max_total_time="$left" \
       -artifact_prefix="$OUT/artifacts/$h-" "$OUT/corpus/$h" fuzz/corpus/$h >> "$OUT/$h.log" 2>&1 && break
     [ "${FUZZ_PARALLEL:-0}" = 1 ] || break
   done
