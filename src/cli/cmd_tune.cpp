@@ -90,30 +90,22 @@ int cmd_tune(const Args& a) {
   }
   std::string params_file, algo = "exhaustive", tune_dir, stage = "s3rec";
   int max_trials = 20;
-  std::vector<std::string> yaml_files;
-  std::vector<std::pair<std::string, std::string>> base_over;
+  Args rest;  // the configuration: YAML files and --key=value overrides
   for (const auto& [k, v] : a.kv) {
     if (k == "params_file") params_file = v;
     else if (k == "algo") algo = v;
     else if (k == "max_trials") max_trials = std::stoi(v);
     else if (k == "tune_dir") tune_dir = v;
     else if (k == "stage") stage = v;
-    else {
-      if (k == "config_files") {
-        std::string cur;
-        for (char ch : v + ",") {
-          if (ch == ',') {
-            if (!cur.empty()) yaml_files.push_back(cur);
-            cur.clear();
-          } else {
-            cur += ch;
-          }
-        }
-      } else if (k != "run_dir" && k != "checkpoint_dir" && k != "pre_model_path") {
-        base_over.emplace_back(k, v);
-      }
-    }
+    else rest.kv.emplace_back(k, v);
   }
+  const ConfigArgs ca = split_config_args(rest);
+  if (!ca.json_path.empty())
+    throw std::invalid_argument("tune: --json is not an option of tune (results go to TUNE_DIR/results.jsonl)");
+  const std::vector<std::string>& yaml_files = ca.files;
+  std::vector<std::pair<std::string, std::string>> base_over;  // each trial sets these three itself
+  for (const auto& kv : ca.over)
+    if (kv.first != "run_dir" && kv.first != "checkpoint_dir" && kv.first != "pre_model_path") base_over.push_back(kv);
   if (params_file.empty()) throw std::invalid_argument("tune: --params_file=FILE is required");
   if (algo != "exhaustive" && algo != "random")
     throw std::invalid_argument("tune: --algo must be exhaustive or random, got '" + algo + "'");

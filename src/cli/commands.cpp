@@ -16,6 +16,28 @@
 
 namespace s3rec::cli {
 
+ConfigArgs split_config_args(const Args& a) {
+  ConfigArgs r;
+  for (const auto& [k, v] : a.kv) {
+    if (k == "config_files") {
+      std::string cur;
+      for (char ch : v + ",") {
+        if (ch == ',') {
+          if (!cur.empty()) r.files.push_back(cur);
+          cur.clear();
+        } else {
+          cur += ch;
+        }
+      }
+    } else if (k == "json") {
+      r.json_path = v;
+    } else {
+      r.over.emplace_back(k, v);
+    }
+  }
+  return r;
+}
+
 Dataset load_reported_dataset(const RunConfig& c) {
   LoadReport rep;
   Dataset d = load_run_dataset(c, &rep);
@@ -47,34 +69,6 @@ void print_help(const char* cmd, const char* what, const char* extra) {
               cmd, extra, what, config_help().c_str());
 }
 
-// --config_files=a.yaml,b.yaml and the --key=value overrides, in order; --json=FILE aside.
-struct ConfigArgs {
-  std::vector<std::string> files;
-  std::vector<std::pair<std::string, std::string>> over;
-  std::string json_path;
-};
-
-ConfigArgs split_config_args(const Args& a) {
-  ConfigArgs r;
-  for (const auto& [k, v] : a.kv) {
-    if (k == "config_files") {
-      std::string cur;
-      for (char ch : v + ",") {
-        if (ch == ',') {
-          if (!cur.empty()) r.files.push_back(cur);
-          cur.clear();
-        } else {
-          cur += ch;
-        }
-      }
-    } else if (k == "json") {
-      r.json_path = v;
-    } else {
-      r.over.emplace_back(k, v);
-    }
-  }
-  return r;
-}
 
 Setup prepare(const Args& a, const std::string& stage) {
   Setup s;

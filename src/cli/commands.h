@@ -19,6 +19,14 @@ struct Args {
 // Throws std::invalid_argument; an argument without -- is one only with allow_positional.
 Args parse_args(int argc, char** argv, int first, bool allow_positional = false);
 
+// --config_files=a.yaml,b.yaml and the --key=value overrides, in order; --json=FILE aside.
+struct ConfigArgs {
+  std::vector<std::string> files;
+  std::vector<std::pair<std::string, std::string>> over;
+  std::string json_path;
+};
+ConfigArgs split_config_args(const Args& a);
+
 // The run's dataset, its warnings and a one-line summary printed on stderr (rank 0).
 Dataset load_reported_dataset(const RunConfig& c);
 
