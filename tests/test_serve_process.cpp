@@ -109,6 +109,18 @@ void expect_clean_stop(ServerProcess& srv) {
 
 }  // namespace
 
+// `s3rec serve --model=FILE` as the docs show it, every option at its default: it starts,
+// computes on one thread per core and answers.
+TEST(ServeProcess, StartsAndServesWithDefaultOptions) {
+  ServerProcess srv(serve_command({}));
+  const Reply r = recommend_once(srv.port(), 1, 10);
+  ASSERT_EQ(r.status, 200) << srv.log();
+  EXPECT_EQ(json::parse(r.body)["items"].size(), 5u);
+  const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+  EXPECT_NE(srv.log().find("limits: " + std::to_string(cores) + " computing"), std::string::npos) << srv.log();
+  expect_clean_stop(srv);
+}
+
 TEST(ServeProcess, SlowClientsAreCutOffAndDoNotHoldUpOthers) {
   ServerProcess srv(serve_command({"--threads=1", "--max_connections=4", "--max_queue=4", "--request_timeout=1.5",
                                    "--read_timeout=1", "--keep_alive_timeout=1"}));

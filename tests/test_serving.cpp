@@ -288,6 +288,10 @@ TEST(HttpServer, ComputeThreadsDefaultToOnePerCore) {
   const int cores = std::max(1, int(std::thread::hardware_concurrency()));
   EXPECT_EQ(serve::ServerOptions{}.threads, 0);
   EXPECT_EQ(serve::ComputePool::threads_for(0), cores);
+  EXPECT_NO_THROW(serve::check_options(serve::ServerOptions{}));  // the default is a valid option
+  serve::ServerOptions negative;
+  negative.threads = -1;
+  EXPECT_THROW(serve::check_options(negative), std::invalid_argument);
   EXPECT_EQ(serve::ComputePool::threads_for(3), 3);
   // the pool of the default size runs jobs on that many distinct threads at once
   serve::ComputePool pool(0);

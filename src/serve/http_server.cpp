@@ -70,7 +70,7 @@ void check_options(const ServerOptions& o) {
   auto need = [](bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument("serve: " + what);
   };
-  need(o.threads >= 1 && o.threads <= 1024, "--threads must be in 1..1024");
+  need(o.threads >= 0 && o.threads <= 1024, "--threads must be in 0..1024 (0: one per core)");
   need(o.max_connections >= 1 && o.max_connections <= 65536, "--max_connections must be in 1..65536");
   need(o.max_queue >= 1 && o.max_queue <= 65536, "--max_queue must be in 1..65536");
   need(o.keep_alive_max >= 1, "--keep_alive_max must be at least 1");
