@@ -55,6 +55,7 @@ class ItemIndex {
   struct Impl;
   ItemIndex();
   std::vector<int> search_graph(const float* q, int k, int ef, const std::function<bool(int)>& allowed) const;
+  std::vector<int> search_lists(const float* q, int k, int nprobe, const std::function<bool(int)>& allowed) const;
   std::unique_ptr<Impl> impl_;
   IndexOptions opts_;
   const float* items_ = nullptr;

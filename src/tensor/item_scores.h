@@ -12,4 +12,9 @@ float item_score(const float* f, const float* e, int d);
 // F: [nb x d], E: [n x d] (consecutive rows of the item table).
 void item_scores(const float* F, int nb, const float* E, int n, int d, float* S, long ldS);
 
+// S[j] = q . R[j] over d components, for rows j < n that sit `stride` floats apart
+// (R: [n x stride], stride >= d). For ordering candidates only: the summation order is the
+// kernel's own (vectorised), so a score may differ from item_score's in the last bits.
+void strided_dots(const float* q, const float* R, long stride, int n, int d, float* S);
+
 }  // namespace s3rec
