@@ -3,7 +3,8 @@
 # RATE requests/s (k=10, histories from HISTORIES) for SECONDS, prints p50/p99 and
 # throughput, stops the server with SIGTERM.
 # usage: bench/serve_load.sh MODEL [HISTORIES] ; environment: BUILD, RATE (1000),
-#        DURATION (20 s), CONNECTIONS (8), SERVER_THREADS (16), PORT (18080), JSON (out file),
+#        DURATION (20 s), CONNECTIONS (8), SERVER_THREADS (0: one per core, serve's default),
+#        PORT (18080), JSON (out file),
 #        SERVE_ARGS (more server options, e.g. "--index=hnsw"; the server's start-up, index
 #        loading or building included, is waited for, up to 30 minutes)
 set -euo pipefail
@@ -12,7 +13,7 @@ HISTORIES=${2:-}
 BUILD=${BUILD:-build}
 PORT=${PORT:-18080}
 # shellcheck disable=SC2086
-"$BUILD/s3rec" serve --model="$MODEL" --port="$PORT" --threads="${SERVER_THREADS:-16}" ${SERVE_ARGS:-} &
+"$BUILD/s3rec" serve --model="$MODEL" --port="$PORT" --threads="${SERVER_THREADS:-0}" ${SERVE_ARGS:-} &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 18000); do
