@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -133,6 +134,36 @@ TEST(StridedDots, EqualTheDotProductsAtEveryWidthAndStride) {
       }
     }
   }
+}
+
+// The IVF scan reads its rows in bfloat16: the dots equal those of the rounded rows, and the
+// rounding is to nearest even.
+TEST(Bf16Dots, EqualTheDotProductsOfTheRoundedRows) {
+  EXPECT_EQ(to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(to_bf16(1.0f + 1.0f / 256), 0x3f80);  // a tie: rounds to the even neighbour
+  EXPECT_EQ(to_bf16(1.0f + 3.0f / 256), 0x3f82);  // a tie: rounds up to the even neighbour
+  EXPECT_EQ(to_bf16(-2.5f), 0xc020);
+  Rng rng(6);
+  for (int d : {1, 15, 16, 17, 64, 100})
+    for (int n : {1, 2, 7}) {
+      std::vector<float> q(static_cast<size_t>(d)), S(size_t(n) + 1, -7.0f);
+      std::vector<uint16_t> R(size_t(n) * size_t(d));
+      for (auto& v : q) v = float(rng.uniform() * 2 - 1);
+      for (auto& v : R) v = to_bf16(float(rng.uniform() * 2 - 1));
+      bf16_dots(q.data(), R.data(), n, d, S.data());
+      for (int j = 0; j < n; ++j) {
+        double want = 0, scale = 0;
+        for (int k = 0; k < d; ++k) {
+          const uint32_t u = uint32_t(R[size_t(j) * size_t(d) + size_t(k)]) << 16;
+          float e;
+          std::memcpy(&e, &u, 4);
+          want += double(q[size_t(k)]) * e;
+          scale += std::abs(double(q[size_t(k)]) * e);
+        }
+        EXPECT_NEAR(S[size_t(j)], want, 1e-6 * scale + 1e-7) << "d " << d << " row " << j;
+      }
+      EXPECT_EQ(S[size_t(n)], -7.0f) << "wrote past n";
+    }
 }
 
 TEST(ItemIndex, ExactKindRanksEveryItemByItsScore) {

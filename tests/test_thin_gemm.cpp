@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "s3rec/rng.h"
@@ -125,6 +126,37 @@ TEST_P(ThinGemm, EpilogueSeesEveryRowOnceAfterItsProduct) {
 
 INSTANTIATE_TEST_SUITE_P(Precisions, ThinGemm, ::testing::Values(MatmulPrecision::FP32, MatmulPrecision::BF16),
                          [](const auto& info) { return info.param == MatmulPrecision::FP32 ? "FP32" : "BF16"; });
+
+// Few rows read a transposed weight in place by gathers (no transposed copy): the same FMA
+// chain, so the same bits as the copied form, for every tail of rows, columns and inner size
+// and a weight with a leading dimension wider than K.
+TEST(ThinGemmGathered, FewRowsGiveTheCopiedFormsBitsWithoutCopyingTheWeight) {
+  if (!thin_kernels_available()) GTEST_SKIP() << "no AVX-512: OpenBLAS does these products";
+  set_matmul_precision(MatmulPrecision::FP32);
+  for (int M : {1, 5, 12, 13, 40, 64})
+    for (int N : {1, 16, 17, 32, 45, 192})
+      for (int K : {1, 7, 64}) {
+        const int ldb = K + 3;
+        const auto A = random_vec(size_t(M) * K, 1), W = random_vec(size_t(N) * ldb, 2), bias = random_vec(size_t(N), 3),
+                   C0 = random_vec(size_t(M) * N, 4);
+        for (bool accumulate : {false, true}) {
+          std::vector<float> copied = C0, gathered = C0;
+          const SmallOperand by_copy(K, N, W.data(), ldb, true);      // rows unknown: transposed copy
+          const SmallOperand by_gather(K, N, W.data(), ldb, true, M);  // few rows: gathers
+          ASSERT_FALSE(by_copy.gathered());
+          ASSERT_TRUE(by_gather.gathered());
+          by_copy.multiply_rows(0, M, A.data(), K, bias.data(), accumulate, copied.data(), N);
+          by_gather.multiply_rows(0, M, A.data(), K, bias.data(), accumulate, gathered.data(), N);
+          ASSERT_EQ(std::memcmp(copied.data(), gathered.data(), copied.size() * sizeof(float)), 0)
+              << "M " << M << " N " << N << " K " << K << " accumulate " << accumulate;
+          // and both are the product: W's padding columns (k >= K) never enter it
+          std::vector<float> Wk(size_t(N) * K);
+          for (int n = 0; n < N; ++n)
+            for (int k = 0; k < K; ++k) Wk[size_t(n) * K + k] = W[size_t(n) * ldb + k];
+          EXPECT_LT(rel_error(gathered, reference_nn({M, N, K}, A, Wk, true, bias, C0, accumulate)), 2e-6);
+        }
+      }
+}
 
 TEST(ThinGemmBf16, RoundsOperandsToBfloat16AndSumsInFp32) {
   if (!bf16_supported()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";

@@ -314,7 +314,8 @@ int cmd_index(const Args& a, const std::string& action) {
         "atomically to --output (default MODEL.KIND.index, where serve looks for it). The file records\n"
         "the model's identity (size and hash) and is refused for any other model.\n"
         "  hnsw  graph search; memory about (d + 1 + 2 hnsw_m) x 4 bytes per item\n"
-        "  ivf   inverted lists (nlist default 4 sqrt(N)); memory about (d + 3) x 4 bytes per item\n");
+        "  ivf   inverted lists (nlist default 4 sqrt(N)); memory about (d + 3) x 4 bytes per item on disk,\n"
+        "        (d + 3) x 4 + 2 d in a server (the lists also in bfloat16 for the scan)\n");
     return a.help ? 0 : 2;
   }
   std::string model, output, ignored;

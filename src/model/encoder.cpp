@@ -108,9 +108,9 @@ void encoder_forward(const S3RecModel& m, Workspace& ws, bool train, uint64_t ke
     }
     const float* Wqkv = P.value(Lp.qkv_w);
     const float* bqkv = P.value(Lp.qkv_b);
-    const SmallOperand w_first(d, L.subset ? d : 3 * d, Wqkv, d, true);  // Wq (subset) or Wqkv
+    const SmallOperand w_first(d, L.subset ? d : 3 * d, Wqkv, d, true, L.subset ? Tq : T);  // Wq (subset) or Wqkv
     std::optional<SmallOperand> w_kv;
-    if (L.subset) w_kv.emplace(d, 2 * d, Wqkv + size_t(d) * d, d, true);
+    if (L.subset) w_kv.emplace(d, 2 * d, Wqkv + size_t(d) * d, d, true, T);
     // Each group of sequences gets its projections from the thread that runs its attention,
     // just before it: attention then reads them from cache.
     SeqGroupHooks project;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -187,5 +188,72 @@ const StridedDots strided_dots_impl = pick_strided_dots();
 void strided_dots(const float* q, const float* R, long stride, int n, int d, float* S) {
   strided_dots_impl(q, R, stride, n, d, S);
 }
+
+uint16_t to_bf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+namespace {
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#if !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // _mm512_reduce_add_ps, as above
+#endif
+// 16 bfloat16 at p as 16 floats (a bfloat16 is a float's upper half)
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load_bf16(const uint16_t* p, __mmask16 m) {
+  const __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void bf16_dots_avx512(const float* q, const uint16_t* R, int n,
+                                                                          int d, float* S) {
+  for (int j = 0; j < n; ++j) {
+    const uint16_t* r = R + long(j) * d;
+    __m512 a = _mm512_setzero_ps();
+    for (int c = 0; c < d; c += 16) {
+      const __mmask16 m = d - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (d - c)) - 1);
+      a = _mm512_fmadd_ps(load_bf16(r + c, m), _mm512_maskz_loadu_ps(m, q + c), a);
+    }
+    S[j] = _mm512_reduce_add_ps(a);
+  }
+}
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+void bf16_dots_portable(const float* q, const uint16_t* R, int n, int d, float* S) {
+  for (int j = 0; j < n; ++j) {
+    float s = 0;
+    for (int k = 0; k < d; ++k) {
+      const uint32_t u = uint32_t(R[long(j) * d + k]) << 16;
+      float e;
+      std::memcpy(&e, &u, 4);
+      s += q[k] * e;
+    }
+    S[j] = s;
+  }
+}
+
+using Bf16Dots = void (*)(const float*, const uint16_t*, int, int, float*);
+
+Bf16Dots pick_bf16_dots() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    return bf16_dots_avx512;
+#endif
+  return bf16_dots_portable;
+}
+
+const Bf16Dots bf16_dots_impl = pick_bf16_dots();
+
+}  // namespace
+
+void bf16_dots(const float* q, const uint16_t* R, int n, int d, float* S) { bf16_dots_impl(q, R, n, d, S); }
 
 }  // namespace s3rec

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 // Scores of hidden states against item embeddings, each one FMA chain over the d
 // components in order: score(f, e) = fma(f[d-1], e[d-1], ... fma(f[0], e[0], 0)). A score
 // is therefore the same number wherever its user and item sit in a block, so a blocked
@@ -16,5 +17,12 @@ void item_scores(const float* F, int nb, const float* E, int n, int d, float* S,
 // (R: [n x stride], stride >= d). For ordering candidates only: the summation order is the
 // kernel's own (vectorised), so a score may differ from item_score's in the last bits.
 void strided_dots(const float* q, const float* R, long stride, int n, int d, float* S);
+
+// The same over rows stored as bfloat16 (the upper 16 bits of each float), d apart:
+// S[j] = q . R[j] for j < n, R: [n x d] uint16.
+void bf16_dots(const float* q, const uint16_t* R, int n, int d, float* S);
+
+// bfloat16 of x, rounded to nearest even (NaN stays NaN).
+uint16_t to_bf16(float x);
 
 }  // namespace s3rec

@@ -26,6 +26,10 @@ MatmulPrecision g_precision = MatmulPrecision::FP32;
 constexpr int kRowTile = 12;    // rows of C in one register tile (x 2 vectors of 16 columns)
 constexpr int kRowBlock = 96;   // rows of C per task, and per epilogue call
 constexpr int kInnerBlock = 256;  // inner-dimension chunk of the weight-gradient product (fits L1/L2)
+// A product with at most this many rows reads a transposed weight by gathers instead of
+// copying it transposed first (the copy, K x N elements, costs more than a few rows of
+// product: serving's encoder, one short history at a time, spent 10% of its time there).
+constexpr long kGatherRows = 64;
 
 // Work below this many multiply-adds runs on the calling thread: a parallel region costs
 // tens of microseconds on this project's virtual machines.
@@ -58,16 +62,31 @@ template <int R, int NV>
     for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(C + r * ldc + 16 * v, m[v], c[r][v]);
 }
 
-template <int R, int NV>
+// G (gathered): B is not op(B) [K x N] but its transpose as given, W [N x K] with leading
+// dimension ldb (a weight in PyTorch's layout), read 16 columns at a time by gathers. The
+// arithmetic is the same FMA chain, so both forms give the same bits; the gathered one
+// needs no transposed copy of W, which costs more than the product when C has few rows.
+template <int R, int NV, bool G = false>
 S3REC_AVX512 void tile_f32(int K, const float* A, long rs, long ks, const float* B, long ldb, __mmask16 m0,
                            __mmask16 m1, const float* bias, bool acc, float* C, long ldc) {
   const __mmask16 m[2] = {m0, m1};
+  __m512i idx[NV];  // G: offsets of W's rows j .. j + 16 NV - 1
+  if constexpr (G) {
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v)
+      idx[v] = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(16 * v)), _mm512_set1_epi32(int(ldb)));
+  }
   __m512 c[R][NV];
   start_tile<R, NV>(c, m, bias, acc, C, ldc);
   for (int k = 0; k < K; ++k) {
     __m512 b[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_maskz_loadu_ps(m[v], B + k * ldb + 16 * v);
+    for (int v = 0; v < NV; ++v)
+      if constexpr (G)
+        b[v] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[v], idx[v], B + k, 4);
+      else
+        b[v] = _mm512_maskz_loadu_ps(m[v], B + k * ldb + 16 * v);
     const float* a = A + k * ks;
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
@@ -106,32 +125,34 @@ template <typename T>
 using TileFn = void (*)(int, const T*, long, long, const T*, long, __mmask16, __mmask16, const float*, bool, float*,
                         long);
 
-template <typename T, int NV, size_t... R>
+template <typename T, int NV, bool G, size_t... R>
 constexpr std::array<TileFn<T>, kRowTile> tile_table(std::index_sequence<R...>) {
   if constexpr (std::is_same_v<T, float>)
-    return {&tile_f32<int(R) + 1, NV>...};
+    return {&tile_f32<int(R) + 1, NV, G>...};
   else
     return {&tile_bf16<int(R) + 1, NV>...};
 }
 
 // tiles[NV - 1][R - 1]
-template <typename T>
+template <typename T, bool G = false>
 const std::array<std::array<TileFn<T>, kRowTile>, 2> kTiles = {
-    tile_table<T, 1>(std::make_index_sequence<kRowTile>()), tile_table<T, 2>(std::make_index_sequence<kRowTile>())};
+    tile_table<T, 1, G>(std::make_index_sequence<kRowTile>()), tile_table<T, 2, G>(std::make_index_sequence<kRowTile>())};
 
 __mmask16 lanes(int w) { return w >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(w, 0)) - 1); }
 
 // C rows [i0, i1), all N columns: panels of 32 columns, register tiles of 12 rows.
-template <typename T>
+// G: B is W [N x K] read by gathers (see tile_f32), so a panel starts at W's row j.
+template <typename T, bool G = false>
 void product_rows(int i0, int i1, int N, int K, const T* A, long rs, long ks, const T* B, long ldb, const float* bias,
                   bool acc, float* C, long ldc) {
   for (int j = 0; j < N; j += 32) {
     const int w = std::min(32, N - j);
     const int nv = w > 16 ? 2 : 1;
+    const T* panel = G ? B + j * ldb : B + j;
     for (int i = i0; i < i1; i += kRowTile) {
       const int r = std::min(kRowTile, i1 - i);
-      kTiles<T>[nv - 1][r - 1](K, A + i * rs, rs, ks, B + j, ldb, lanes(w), lanes(w - 16), bias ? bias + j : nullptr,
-                               acc, C + i * ldc + j, ldc);
+      kTiles<T, G>[nv - 1][r - 1](K, A + i * rs, rs, ks, panel, ldb, lanes(w), lanes(w - 16), bias ? bias + j : nullptr,
+                                  acc, C + i * ldc + j, ldc);
     }
   }
 }
@@ -233,10 +254,12 @@ MatmulPrecision parse_matmul_precision(const std::string& s) {
   throw std::invalid_argument("precision must be fp32 or bf16, not '" + s + "'");
 }
 
-SmallOperand::SmallOperand(int K, int N, const float* B, int ldb, bool b_transposed)
+SmallOperand::SmallOperand(int K, int N, const float* B, int ldb, bool b_transposed, long rows)
     : K_(K), N_(N), bf16_(g_precision == MatmulPrecision::BF16), blas_(!cpu_has_avx512() || K <= 0), B_(B),
       ldb_(ldb), transposed_(b_transposed) {
   if (blas_ || N <= 0) return;
+  gathered_ = !bf16_ && b_transposed && rows >= 0 && rows <= kGatherRows;
+  if (gathered_) return;
   if (bf16_) {
     pairs_.reset(new uint32_t[size_t((K + 1) / 2) * N]);
     pack_pairs(K, N, B, ldb, b_transposed, pairs_.get());
@@ -257,6 +280,10 @@ void SmallOperand::multiply_rows(int i0, int i1, const float* A, int lda, const 
             C + size_t(i0) * ldc, ldc);
     return;
   }
+  if (gathered_) {
+    product_rows<float, true>(i0, i1, N_, K_, A, lda, 1, B_, ldb_, bias, accumulate, C, ldc);
+    return;
+  }
   if (!bf16_) {
     product_rows<float>(i0, i1, N_, K_, A, lda, 1, B_, ldb_, bias, accumulate, C, ldc);
     return;
@@ -275,7 +302,7 @@ void SmallOperand::multiply_rows(int i0, int i1, const float* A, int lda, const 
 void thin_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, bool b_transposed,
              const float* bias, bool accumulate, float* C, int ldc, const RowEpilogue& epi) {
   if (M <= 0 || N <= 0) return;
-  const SmallOperand op(K, N, B, ldb, b_transposed);
+  const SmallOperand op(K, N, B, ldb, b_transposed, M);
   const int blocks = (M + kRowBlock - 1) / kRowBlock;
 #pragma omp parallel for schedule(static) if (blocks > 1 && double(M) * N * K > kParallelMacs)
   for (int blk = 0; blk < blocks; ++blk) {

@@ -35,18 +35,21 @@ MatmulPrecision parse_matmul_precision(const std::string& s);  // "fp32" | "bf16
 // kernels read for the current precision (a transposed copy, or bfloat16 pairs), so that
 // several products can run on the same rows inside one parallel region of the caller.
 // op(B) = B [K x N] (leading dimension ldb), or B^T when b_transposed (B is then [N x K]).
+// rows: how many rows of A will be multiplied in all, when known; few rows (fp32, B^T) read
+// B^T in place by gathers instead of copying it (same results, bit for bit).
 class SmallOperand {
  public:
-  SmallOperand(int K, int N, const float* B, int ldb, bool b_transposed);
+  SmallOperand(int K, int N, const float* B, int ldb, bool b_transposed, long rows = -1);
   // C rows [i0, i1) = A rows [i0, i1) op(B) (+ bias[N]) (+ C when accumulate), on this thread only.
   void multiply_rows(int i0, int i1, const float* A, int lda, const float* bias, bool accumulate, float* C,
                      int ldc) const;
+  bool gathered() const { return gathered_; }  // B^T read in place (no transposed copy)
   int K() const { return K_; }
   int N() const { return N_; }
 
  private:
   int K_, N_;
-  bool bf16_, blas_;
+  bool bf16_, blas_, gathered_ = false;
   const float* B_;  // fp32 operand as given (or in f32_)
   long ldb_;
   bool transposed_;
