@@ -256,16 +256,11 @@ std::unique_ptr<ItemIndex> ItemIndex::load(const std::string& path, const std::s
 std::vector<int> ItemIndex::search_graph(const float* q, int k, int ef, const std::function<bool(int)>& allowed) const {
   const auto& h = static_cast<const faiss::IndexHNSWFlat&>(*impl_->index).hnsw;
   const int d = dim_;
-  // the walk only needs an order: a dot product in 8 independent sums (vectorised), the
-  // answer is rescored exactly by the caller
+  // the walk only needs an order (the answer is rescored exactly by the caller): the IVF
+  // scan's vectorised dot product, on one row
   const auto dist = [&](int node) {
-    const float* e = items_ + size_t(node) * size_t(d);
-    float acc[8] = {};
-    int k = 0;
-    for (; k + 8 <= d; k += 8)
-      for (int j = 0; j < 8; ++j) acc[j] += q[k + j] * e[k + j];
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; k < d; ++k) s += q[k] * e[k];
+    float s;
+    strided_dots(q, items_ + size_t(node) * size_t(d), d, 1, d, &s);
     return -s;
   };
   thread_local std::vector<uint8_t> visited;
