@@ -70,6 +70,13 @@ int main(int argc, char** argv) {
   const double interval = 1.0 / o.rate;  // seconds between scheduled sends (all connections)
   std::vector<std::vector<double>> lat(size_t(o.connections));
   std::atomic<long> errors{0};
+  // the server's own view (GET /metrics, s3rec serve): scraped before and after the run
+  const auto scrape = [&] {
+    httplib::Client cli(o.host, o.port);
+    auto res = cli.Get("/metrics");
+    return res && res->status == 200 ? res->body : std::string();
+  };
+  const std::string metrics_before = scrape();
   const auto start = Clock::now() + std::chrono::milliseconds(200);
   std::vector<std::thread> workers;
   for (int c = 0; c < o.connections; ++c)
@@ -101,13 +108,27 @@ int main(int argc, char** argv) {
               wall, o.rate, ok / wall);
   std::printf("latency ms: mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", mean, p50, p90, p99, p999,
               mx);
+  nlohmann::json server;  // upper bounds of the server's buckets, in ms
+  const std::string metrics_after = scrape();
+  if (!metrics_before.empty() && !metrics_after.empty())
+    for (const char* part : {"request", "queue", "compute"}) {
+      const std::string name = part == std::string("request") ? "s3rec_request_seconds"
+                                                              : std::string("s3rec_recommend_") + part + "_seconds";
+      const auto b = serve_workload::histogram_buckets(metrics_before, name),
+                 a = serve_workload::histogram_buckets(metrics_after, name);
+      for (const auto& [key, p] : {std::pair{"p50", 50.0}, {"p90", 90.0}, {"p99", 99.0}, {"p999", 99.9}})
+        server[part][key] = 1e3 * serve_workload::histogram_percentile(b, a, p);
+      std::printf("server %-7s ms (bucket upper bounds): p50 <= %g  p90 <= %g  p99 <= %g  p99.9 <= %g\n", part,
+                  server[part]["p50"].get<double>(), server[part]["p90"].get<double>(), server[part]["p99"].get<double>(),
+                  server[part]["p999"].get<double>());
+    }
   if (!o.json.empty()) {
     std::ofstream out(o.json);
-    out << nlohmann::json{{"offered_rps", o.rate},  {"answered_rps", ok / wall}, {"requests", total},
-                          {"errors", errors.load()}, {"connections", o.connections}, {"k", o.k},
-                          {"latency_ms", {{"mean", mean}, {"p50", p50}, {"p90", p90}, {"p99", p99}, {"p999", p999}, {"max", mx}}}}
-               .dump(2)
-        << "\n";
+    nlohmann::json j{{"offered_rps", o.rate},  {"answered_rps", ok / wall}, {"requests", total},
+                     {"errors", errors.load()}, {"connections", o.connections}, {"k", o.k},
+                     {"latency_ms", {{"mean", mean}, {"p50", p50}, {"p90", p90}, {"p99", p99}, {"p999", p999}, {"max", mx}}}};
+    if (!server.is_null()) j["server_ms"] = server;
+    out << j.dump(2) << "\n";
   }
   return errors.load() > 0 ? 1 : 0;
 }

@@ -3,6 +3,7 @@
 // request bodies from users' histories, and percentiles of latencies.
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -52,6 +53,36 @@ inline double percentile(std::vector<double>& v, double p) {
   const size_t i = std::min(v.size() - 1, size_t(p / 100.0 * double(v.size())));
   std::nth_element(v.begin(), v.begin() + long(i), v.end());
   return v[i];
+}
+
+// The cumulative buckets of histogram `name` in a Prometheus text exposition, as
+// (upper bound, count) in order (+Inf as infinity). Empty when the metric is absent.
+inline std::vector<std::pair<double, double>> histogram_buckets(const std::string& text, const std::string& name) {
+  std::vector<std::pair<double, double>> out;
+  std::istringstream in(text);
+  const std::string head = name + "_bucket{le=\"";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(head, 0) != 0) continue;
+    const size_t q = line.find('"', head.size());
+    if (q == std::string::npos) continue;
+    const std::string le = line.substr(head.size(), q - head.size());
+    const double bound = le == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(le);
+    out.emplace_back(bound, std::stod(line.substr(line.rfind(' ') + 1)));
+  }
+  return out;
+}
+
+// The p-th percentile (0..100) of the observations between two scrapes of one histogram,
+// as the upper bound of the bucket it falls in (an upper estimate); 0 without observations.
+inline double histogram_percentile(const std::vector<std::pair<double, double>>& before,
+                                   const std::vector<std::pair<double, double>>& after, double p) {
+  if (after.empty()) return 0;
+  const auto at = [&](size_t i) { return after[i].second - (i < before.size() ? before[i].second : 0); };
+  const double total = at(after.size() - 1);
+  if (total <= 0) return 0;
+  for (size_t i = 0; i < after.size(); ++i)
+    if (at(i) >= p / 100.0 * total) return after[i].first;
+  return after.back().first;
 }
 
 }  // namespace serve_workload

@@ -16,6 +16,7 @@
 #include "serve/http_api.h"
 #include "serve/http_server.h"
 #include "serve/compute_pool.h"
+#include "serve/server_metrics.h"
 
 using namespace s3rec;
 using nlohmann::json;
@@ -280,8 +281,73 @@ TEST(HttpServer, LoopbackConcurrentAnswersEqualSequential) {
   EXPECT_EQ(bad->status, 400);
   // the server still answers after bad requests, and stops cleanly
   EXPECT_EQ(cli.Get("/healthz")->status, 200);
+  EXPECT_EQ(cli.Get("/no/such/%ff/path")->status, 404);
+
+  // GET /metrics counts all of the above, by endpoint and status
+  auto m = cli.Get("/metrics");
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->status, 200);
+  EXPECT_EQ(m->get_header_value("Content-Type").rfind("text/plain", 0), 0u);
+  const std::string& t = m->body;
+  const auto has = [&](const std::string& line) { return t.find(line + "\n") != std::string::npos; };
+  size_t ok = bodies.size();  // the sequential requests, then each client's five rounds
+  for (size_t t = 0; t < 4; ++t) ok += 5 * ((bodies.size() - t + 1) / 2);
+  EXPECT_TRUE(has("s3rec_requests_total{endpoint=\"/v1/recommend\",code=\"200\"} " + std::to_string(ok))) << t;
+  EXPECT_TRUE(has("s3rec_requests_total{endpoint=\"/v1/recommend\",code=\"400\"} 1")) << t;
+  EXPECT_TRUE(has("s3rec_requests_total{endpoint=\"/v1/recommend\",code=\"413\"} 1")) << t;  // refused by httplib
+  EXPECT_TRUE(has("s3rec_requests_total{endpoint=\"/healthz\",code=\"200\"} 2")) << t;
+  EXPECT_TRUE(has("s3rec_requests_total{endpoint=\"other\",code=\"404\"} 1")) << t;  // the path is not echoed
+  // every recommend request that reached the API was timed (the 413 never did)
+  EXPECT_TRUE(has("s3rec_recommend_compute_seconds_count " + std::to_string(ok + 1))) << t;
+  EXPECT_TRUE(has("s3rec_recommend_queue_seconds_bucket{le=\"+Inf\"} " + std::to_string(ok + 1))) << t;
+  // every request's time in the server: the recommend ones, the 413, /healthz twice, the 404
+  EXPECT_TRUE(has("s3rec_request_seconds_count " + std::to_string(ok + 5))) << t;
+  EXPECT_TRUE(has("s3rec_compute_threads 3")) << t;
+  EXPECT_TRUE(has("s3rec_compute_queue_depth 0")) << t;
+  EXPECT_EQ(cli.Post("/metrics", "", "text/plain")->status, 405);
   server.stop();
   runner.join();
+}
+
+TEST(ServerMetrics, HistogramBucketsAreCumulativeAndEndpointsBounded) {
+  serve::ServerMetrics m(2);
+  m.record_recommend(0.0007, 0.00004);  // queue: le 0.001; compute: le 5e-05
+  m.record_recommend(0.003, 0.25);      // queue: le 0.005; compute: le 0.5
+  m.record_recommend(0, 30);            // queue: le 5e-05; compute: beyond 10 s
+  m.count("/v1/recommend", 200);
+  m.count("/v1/recommend", 200);
+  m.count("/v1/recommend?x=1", 404);
+  m.count("/../../etc/passwd", 404);
+  const std::string t = m.prometheus(5);
+  const auto has = [&](const std::string& line) { return t.find(line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has("s3rec_recommend_queue_seconds_bucket{le=\"5e-05\"} 1")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_queue_seconds_bucket{le=\"0.0005\"} 1")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_queue_seconds_bucket{le=\"0.001\"} 2")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_queue_seconds_bucket{le=\"0.005\"} 3")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_queue_seconds_count 3")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_compute_seconds_bucket{le=\"5e-05\"} 1")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_compute_seconds_bucket{le=\"0.2\"} 1")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_compute_seconds_bucket{le=\"0.5\"} 2")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_compute_seconds_bucket{le=\"10\"} 2")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_compute_seconds_bucket{le=\"+Inf\"} 3")) << t;
+  EXPECT_TRUE(has("s3rec_recommend_compute_seconds_sum 30.25004")) << t;
+  EXPECT_TRUE(has("s3rec_requests_total{endpoint=\"/v1/recommend\",code=\"200\"} 2")) << t;
+  EXPECT_TRUE(has("s3rec_requests_total{endpoint=\"other\",code=\"404\"} 2")) << t;
+  EXPECT_EQ(t.find("passwd"), std::string::npos);
+  EXPECT_TRUE(has("s3rec_compute_queue_depth 5")) << t;
+  EXPECT_TRUE(has("s3rec_compute_threads 2")) << t;
+}
+
+TEST(ComputePool, ReportsQueueWaitAndComputeTime) {
+  serve::ComputePool pool(1);
+  std::thread other([&] { pool.run([] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); }); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(15));  // `other` holds the only thread
+  const auto t = pool.run([] { std::this_thread::sleep_for(std::chrono::milliseconds(20)); });
+  other.join();
+  EXPECT_GE(t.computed, 0.020);
+  EXPECT_LT(t.computed, 1.0);  // generous: a loaded machine
+  EXPECT_GE(t.queued, 0.020);          // waited for the rest of other's 60 ms
+  EXPECT_EQ(pool.queue_depth(), 0);
 }
 
 TEST(HttpServer, ComputeThreadsDefaultToOnePerCore) {

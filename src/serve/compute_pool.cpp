@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 
 namespace s3rec::serve {
@@ -11,6 +12,7 @@ namespace s3rec::serve {
 // caller cannot wake and destroy it before the worker has let go of it.
 struct ComputePool::Job {
   const std::function<void()>* f;
+  std::chrono::steady_clock::time_point queued, started, finished;
   std::exception_ptr error;
   bool done = false;
   std::mutex m;
@@ -38,9 +40,10 @@ ComputePool::~ComputePool() {
   for (auto& t : workers_) t.join();
 }
 
-void ComputePool::run(const std::function<void()>& f) {
+ComputePool::Timing ComputePool::run(const std::function<void()>& f) {
   Job job;
   job.f = &f;
+  job.queued = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     jobs_.push_back(&job);
@@ -51,6 +54,13 @@ void ComputePool::run(const std::function<void()>& f) {
     job.cv.wait(lock, [&] { return job.done; });
   }
   if (job.error) std::rethrow_exception(job.error);
+  using seconds = std::chrono::duration<double>;
+  return {seconds(job.started - job.queued).count(), seconds(job.finished - job.started).count()};
+}
+
+long ComputePool::queue_depth() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return long(jobs_.size());
 }
 
 void ComputePool::work() {
@@ -63,11 +73,13 @@ void ComputePool::work() {
       job = jobs_.front();
       jobs_.pop_front();
     }
+    job->started = std::chrono::steady_clock::now();
     try {
       (*job->f)();
     } catch (...) {
       job->error = std::current_exception();
     }
+    job->finished = std::chrono::steady_clock::now();
     std::lock_guard<std::mutex> lock(job->m);
     job->done = true;
     job->cv.notify_one();

@@ -21,8 +21,13 @@ class ComputePool {
   ComputePool(const ComputePool&) = delete;
   ComputePool& operator=(const ComputePool&) = delete;
 
+  struct Timing {
+    double queued = 0;    // seconds from the call until a thread took `f`
+    double computed = 0;  // seconds `f` ran
+  };
   // Runs `f` on one of the pool's threads and waits for it; rethrows what `f` throws.
-  void run(const std::function<void()>& f);
+  Timing run(const std::function<void()>& f);
+  long queue_depth();  // jobs waiting for a thread now
 
  private:
   struct Job;

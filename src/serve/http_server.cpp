@@ -18,6 +18,7 @@
 #include "serve/compute_pool.h"
 #include "serve/connection_pool.h"
 #include "serve/connection_stream.h"
+#include "serve/server_metrics.h"
 
 namespace s3rec::serve {
 
@@ -46,9 +47,9 @@ std::string status_text(int status) {
   }
 }
 
-void send(httplib::Response& res, const Reply& r) {
+void send(httplib::Response& res, const Reply& r, const char* type = "application/json") {
   res.status = r.status;
-  res.set_content(r.body, "application/json");
+  res.set_content(r.body, type);
 }
 
 // Enough file descriptors for every connection the options allow (raises the soft limit).
@@ -86,6 +87,7 @@ class GuardedServer : public httplib::Server {
  public:
   explicit GuardedServer(const ServerOptions& o)
       : compute(o.threads),
+        metrics(ComputePool::threads_for(o.threads)),
         keep_alive_max_(o.keep_alive_max),
         read_(seconds(o.timeouts.read)),
         write_(seconds(o.timeouts.write)),
@@ -116,6 +118,7 @@ class GuardedServer : public httplib::Server {
   bool draining() const { return draining_; }
 
   ComputePool compute;
+  ServerMetrics metrics;
 
  private:
   void close_listener() {
@@ -153,7 +156,9 @@ class GuardedServer : public httplib::Server {
       strm.begin_request(Clock::now() + request_, max_request_bytes_);
       bool client_closes = false;
       t_reached_api = false;
+      const Clock::time_point arrived = Clock::now();
       const bool ok = process_request(strm, last, client_closes, [](httplib::Request&) {});
+      metrics.record_request(std::chrono::duration<double>(Clock::now() - arrived).count());
       if (!ok || strm.broken() || !t_reached_api) clean = false;
       if (!clean || client_closes || last || draining_) break;
     }
@@ -199,7 +204,18 @@ HttpServer::HttpServer(const Recommender& rec, ServerOptions opt) : api_(rec, op
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     t_reached_api = true;
     Reply reply;
-    svr_->compute.run([&] { reply = api_.handle(req.method, req.path, req.body); });
+    if (req.path == "/metrics") {  // answered here, not queued behind the computations it reports on
+      if (req.method == "GET")
+        reply = {200, svr_->metrics.prometheus(svr_->compute.queue_depth())};
+      else
+        reply = {405, R"({"error":"use GET"})"};
+      svr_->metrics.count(req.path, reply.status);
+      send(res, reply, reply.status == 200 ? "text/plain; version=0.0.4" : "application/json");
+      return;
+    }
+    const ComputePool::Timing t = svr_->compute.run([&] { reply = api_.handle(req.method, req.path, req.body); });
+    if (req.path == "/v1/recommend" || req.path == "/v1/recommend/batch") svr_->metrics.record_recommend(t.queued, t.computed);
+    svr_->metrics.count(req.path, reply.status);
     send(res, reply);
     if (svr_->draining()) res.set_header("Connection", "close");  // stopping: no further requests here
   };
@@ -208,7 +224,7 @@ HttpServer::HttpServer(const Recommender& rec, ServerOptions opt) : api_(rec, op
   svr_->Put(".*", handler);
   svr_->Delete(".*", handler);
   svr_->Patch(".*", handler);
-  svr_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+  svr_->set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";
     try {
       std::rethrow_exception(ep);
@@ -216,12 +232,16 @@ HttpServer::HttpServer(const Recommender& rec, ServerOptions opt) : api_(rec, op
       what += std::string(": ") + e.what();
     } catch (...) {
     }
+    svr_->metrics.count(req.path, 500);
     send(res, {500, nlohmann::json{{"error", what}}.dump()});
   });
   // httplib's own refusals (413, 400 on unparsable HTTP, ...) get a JSON body too
-  svr_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty())
+  svr_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // (called for every answer of 400 and above: our handler's carry a body and are counted there)
+    if (res.body.empty()) {
+      svr_->metrics.count(req.path, res.status);
       send(res, {res.status, nlohmann::json{{"error", status_text(res.status)}}.dump()});
+    }
   });
 }
 
