@@ -313,11 +313,17 @@ TEST(ItemIndex, FilesRoundTripAndForeignOrCorruptFilesAreRefused) {
   const std::string b = model_file("b.safetensors", 4);  // same shape, other weights
   for (const std::string k : {"hnsw", "ivf"}) {
     const std::string path = (dir() / ("a." + k + ".index")).string();
-    const Recommender built(model_a(), nullptr, kind(k), "");
-    built.index()->save(path, built.checkpoint_identity());
+    // as `s3rec index build` does: built from the model's rows, saved next to it
+    const Recommender plain(model_a());
+    const float* E = plain.item_embeddings() + kDim;  // rows of items 1..N
+    const auto built = ItemIndex::build(kind(k), E, kItems, kDim);
+    built->save(path, plain.checkpoint_identity());
     const Recommender loaded(model_a(), nullptr, kind(k), path);
     EXPECT_FALSE(loaded.index_built());
-    for (int u = 0; u < 20; ++u) EXPECT_EQ(loaded.recommend(history(u), 10).items, built.recommend(history(u), 10).items);
+    for (int u = 0; u < 20; ++u) {
+      const float* q = E + size_t(u * 37) * kDim;
+      EXPECT_EQ(loaded.index()->search(q, 10, {}), built->search(q, 10, {})) << k << " query " << u;
+    }
     // the default location MODEL.KIND.index is found without naming it
     std::filesystem::copy_file(path, default_index_path(model_a(), k), fs::copy_options::overwrite_existing);
     EXPECT_FALSE(Recommender(model_a(), nullptr, kind(k)).index_built());
@@ -347,5 +353,24 @@ TEST(ItemIndex, FilesRoundTripAndForeignOrCorruptFilesAreRefused) {
       std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
     }
     refused(model_a(), cut, kind(k), "corrupt");
+  }
+}
+
+// A server only searches its index: faiss's own copy of the rows is freed after loading
+// (N x (d + 1) floats), the answers do not change, and such an index cannot be saved.
+TEST(ItemIndex, ReleasingFaissRowsKeepsTheAnswersAndForbidsSaving) {
+  S3RecModel m(config());
+  load_checkpoint(model_a(), m);
+  const float* E = m.params().value(m.item_embeddings_id()) + kDim;  // rows of items 1..N
+  for (const std::string k : {"hnsw", "ivf"}) {
+    auto index = ItemIndex::build(tuned(k), E, kItems, kDim);
+    std::vector<std::vector<int>> before;
+    for (int u = 0; u < 30; ++u) before.push_back(index->search(E + size_t(u * 37) * kDim, 10, {}));
+    const size_t bytes = index->memory_bytes();
+    index->release_storage();
+    EXPECT_EQ(bytes - index->memory_bytes(), size_t(kItems) * (kDim + 1) * sizeof(float)) << k;
+    for (int u = 0; u < 30; ++u) EXPECT_EQ(index->search(E + size_t(u * 37) * kDim, 10, {}), before[size_t(u)]) << k;
+    EXPECT_THROW(index->save((dir() / "released.index").string(), "x"), std::logic_error) << k;
+    EXPECT_FALSE(fs::exists(dir() / "released.index")) << k;
   }
 }

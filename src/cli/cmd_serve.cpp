@@ -313,9 +313,9 @@ int cmd_index(const Args& a, const std::string& action) {
         "Builds a faiss index of the model's item table for `s3rec serve --index=KIND` and writes it\n"
         "atomically to --output (default MODEL.KIND.index, where serve looks for it). The file records\n"
         "the model's identity (size and hash) and is refused for any other model.\n"
-        "  hnsw  graph search; memory about (d + 1 + 2 hnsw_m) x 4 bytes per item\n"
-        "  ivf   inverted lists (nlist default 4 sqrt(N)); memory about (d + 3) x 4 bytes per item on disk,\n"
-        "        (d + 3) x 4 + 2 d in a server (the lists also in bfloat16 for the scan)\n");
+        "  hnsw  graph search; about (d + 1 + 2 hnsw_m) x 4 bytes per item on disk, 2 hnsw_m x 4 in a server\n"
+        "  ivf   inverted lists (nlist default 4 sqrt(N)); about (d + 3) x 4 bytes per item on disk,\n"
+        "        8 + 2 d in a server (ids and the lists' rows in bfloat16; scores are rescored in fp32)\n");
     return a.help ? 0 : 2;
   }
   std::string model, output, ignored;

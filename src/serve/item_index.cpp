@@ -8,6 +8,8 @@
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <numeric>
 #include <queue>
@@ -51,6 +53,7 @@ struct ItemIndex::Impl {
   std::vector<long> list_start;
   std::vector<const faiss::Index::idx_t*> list_ids;
   std::vector<int> list_size;
+  bool storage_released = false;  // faiss's rows freed (release_storage): nothing to save
 
   void prepare_lists(int d) {
     const auto& ivf = static_cast<const faiss::IndexIVFFlat&>(*index);
@@ -150,7 +153,26 @@ std::unique_ptr<ItemIndex> ItemIndex::build(const IndexOptions& o, const float* 
   return x;
 }
 
+void ItemIndex::release_storage() {
+  if (impl_->storage_released) return;
+  faiss::Index& idx = *impl_->index;
+  if (auto* h = dynamic_cast<faiss::IndexHNSWFlat*>(&idx)) {
+    // search_graph walks hnsw.neighbors and scores with items_
+    std::vector<uint8_t>().swap(dynamic_cast<faiss::IndexFlatCodes&>(*h->storage).codes);
+  } else {
+    // search_lists reads rows_bf16 and list_ids (faiss's ids, kept) and rescores with items_
+    auto& lists = dynamic_cast<faiss::ArrayInvertedLists&>(*static_cast<faiss::IndexIVFFlat&>(idx).invlists);
+    for (auto& codes : lists.codes) std::vector<uint8_t>().swap(codes);
+  }
+  impl_->storage_released = true;
+#ifdef __GLIBC__
+  ::malloc_trim(0);  // the lists were many heap blocks: hand their pages back to the system
+#endif
+}
+
 void ItemIndex::save(const std::string& path, const std::string& model_identity) const {
+  if (impl_->storage_released)
+    throw std::logic_error(path + ": this index's item rows were released (release_storage) and cannot be saved");
   nlohmann::ordered_json head = {{"kind", opts_.kind},       {"model", model_identity},
                                        {"n_items", n_items_},      {"dim", dim_},
                                        {"max_norm2", impl_->max_norm2}, {"hnsw_m", opts_.hnsw_m},
@@ -401,7 +423,7 @@ std::vector<int> ItemIndex::search_lists(const float* q, int k, int nprobe, cons
 
 size_t ItemIndex::memory_bytes() const {
   const faiss::Index& idx = *impl_->index;
-  size_t bytes = size_t(idx.ntotal) * size_t(idx.d) * sizeof(float);
+  size_t bytes = impl_->storage_released ? 0 : size_t(idx.ntotal) * size_t(idx.d) * sizeof(float);
   if (auto h = dynamic_cast<const faiss::IndexHNSWFlat*>(&idx))
     bytes += h->hnsw.neighbors.size() * sizeof(h->hnsw.neighbors[0]) + h->hnsw.offsets.size() * sizeof(size_t) +
              h->hnsw.levels.size() * sizeof(int);

@@ -69,6 +69,7 @@ Recommender::Recommender(const std::string& model_path, const Vocabulary* vocabu
     index_ = ItemIndex::build(index, E, c.n_items, c.hidden_size);
     index_built_ = true;
   }
+  index_->release_storage();  // only searched from here on
   index_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
