@@ -78,7 +78,17 @@ def _interrupt_at(epoch, batch):
     return progress
 
 
-def test_ctrl_c_stops_after_the_last_checkpoint(dataset, tmp_path):
+@pytest.fixture
+def sigint_raises():
+    # Ctrl-C becomes KeyboardInterrupt only where Python installed its SIGINT handler, and
+    # Python leaves SIGINT alone when the process starts with it ignored (a background job
+    # of a non-interactive shell, nohup-style launchers): install the handler for the test
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_stops_after_the_last_checkpoint(dataset, tmp_path, sigint_raises):
     saved = tmp_path / "saved"
     with pytest.raises(KeyboardInterrupt):
         s3rec.pretrain(dataset, pretrain_epochs=50, save_step=1, pretrain_batch_size=64, checkpoint_dir=saved,
@@ -92,7 +102,7 @@ def test_ctrl_c_stops_after_the_last_checkpoint(dataset, tmp_path):
     assert res["checkpoints"] == [str(saved / "S3Rec-gen-3.safetensors")]
 
 
-def test_ctrl_c_from_another_thread_reaches_a_running_finetune(dataset, tmp_path):
+def test_ctrl_c_from_another_thread_reaches_a_running_finetune(dataset, tmp_path, sigint_raises):
     timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()  # the run holds no GIL: the signal arrives while C++ trains
     try:
@@ -102,7 +112,7 @@ def test_ctrl_c_from_another_thread_reaches_a_running_finetune(dataset, tmp_path
         timer.cancel()
 
 
-def test_the_core_checks_for_signals_without_python_callbacks(dataset, tmp_path):
+def test_the_core_checks_for_signals_without_python_callbacks(dataset, tmp_path, sigint_raises):
     from s3rec._native import core
     config = s3rec.Config(epochs=300, stopping_step=300, run_dir=tmp_path, dataset="gen", **QUICK)
     timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))

@@ -236,7 +236,7 @@ int cmd_serve(const Args& a) {
         "                     idle time before a connection is closed\n"
         "  POST /v1/recommend        {\"items\": [...], \"k\": 10, \"exclude_history\": true}\n"
         "  POST /v1/recommend/batch  {\"histories\": [[...], ...], \"k\": 10}\n"
-        "  GET  /healthz             GET /v1/model\n"
+        "  GET  /healthz             GET /v1/model             GET /metrics (Prometheus text)\n"
         "Bad requests get a 4xx status with {\"error\": \"...\"}. See docs/serving.md.\n"
         "%s",
         kIndexHelp);
