@@ -111,9 +111,9 @@ int main(int argc, char** argv) {
   nlohmann::json server;  // upper bounds of the server's buckets, in ms
   const std::string metrics_after = scrape();
   if (!metrics_before.empty() && !metrics_after.empty())
-    for (const char* part : {"request", "queue", "compute"}) {
-      const std::string name = part == std::string("request") ? "s3rec_request_seconds"
-                                                              : std::string("s3rec_recommend_") + part + "_seconds";
+    for (const auto& [part, name] : {std::pair{"request", "s3rec_request_seconds"},
+                                     {"queue", "s3rec_recommend_queue_seconds"},
+                                     {"compute", "s3rec_recommend_compute_seconds"}}) {
       const auto b = serve_workload::histogram_buckets(metrics_before, name),
                  a = serve_workload::histogram_buckets(metrics_after, name);
       for (const auto& [key, p] : {std::pair{"p50", 50.0}, {"p90", 90.0}, {"p99", 99.0}, {"p999", 99.9}})

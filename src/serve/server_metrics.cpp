@@ -19,7 +19,6 @@ void LatencyHistogram::record(double seconds) {
   seconds = std::max(0.0, seconds);
   const size_t b = size_t(std::lower_bound(kBounds.begin(), kBounds.end(), seconds) - kBounds.begin());
   buckets_[b].fetch_add(1, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(uint64_t(seconds * 1e9), std::memory_order_relaxed);
 }
 
@@ -31,8 +30,7 @@ std::string LatencyHistogram::render(const std::string& name) const {
     out += name + "_bucket{le=\"" + number(kBounds[b]) + "\"} " + std::to_string(cumulative) + "\n";
   }
   cumulative += buckets_[kBounds.size()].load(std::memory_order_relaxed);
-  // a record between the loads above and count_'s may make _count lag +Inf by one: both
-  // are read once here, so the output stays self-consistent
+  // _count is the +Inf bucket's cumulative count, so the two always agree
   out += name + "_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
   out += name + "_sum " + number(double(sum_ns_.load(std::memory_order_relaxed)) * 1e-9) + "\n";
   out += name + "_count " + std::to_string(cumulative) + "\n";

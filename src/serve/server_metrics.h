@@ -23,11 +23,10 @@ class LatencyHistogram {
   void record(double seconds);
   // Prometheus lines for metric `name` (cumulative buckets, +Inf, _sum, _count).
   std::string render(const std::string& name) const;
-  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
 
  private:
   std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets_{};  // last: above every bound
-  std::atomic<uint64_t> count_{0}, sum_ns_{0};
+  std::atomic<uint64_t> sum_ns_{0};
 };
 
 class ServerMetrics {
