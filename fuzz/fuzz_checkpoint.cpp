@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   expect_clean(path, [&] {
     const Recommender rec(path);
     try {  // the loaded model answers (or refuses the request: a model of 0 items, say)
-      rec.recommend({rec.vocabulary().item_tokens.back()}, 1);
+      rec.recommend({rec.vocabulary().item_tokens[rec.vocabulary().item_tokens.size() - 1]}, 1);
     } catch (const RequestError&) {
     }
   });

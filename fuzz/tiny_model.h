@@ -29,9 +29,9 @@ inline void save_tiny_model(const std::string& path, bool named, bool with_optim
   m.init_weights(7);
   Vocabulary v = Vocabulary::identity(5, 2);
   if (named) {
-    v.item_tokens = {"[PAD]", "a", "b", "c", "d", "e"};
-    v.attribute_tokens = {"[PAD]", "x", "y"};
-    v.item_attributes = {{}, {1}, {2}, {1, 2}, {}, {2}};
+    v.item_tokens = TokenTable::from_vector({"[PAD]", "a", "b", "c", "d", "e"});
+    v.attribute_tokens = TokenTable::from_vector({"[PAD]", "x", "y"});
+    v.item_attributes = AttributeTable::from_lists({{}, {1}, {2}, {1, 2}, {}, {2}}, 6);
   }
   if (!with_optimizer) return save_checkpoint(path, m, v.to_metadata());
   Optimizer opt(m.params(), AdamConfig{});

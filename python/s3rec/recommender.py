@@ -30,11 +30,7 @@ class Recommender:
     def __init__(self, path, index="exact"):
         self.path = os.fspath(path)
         self._r = core().Recommender(self.path, index)
-        tokens = self._r.item_tokens
-        try:
-            self._int_ids = np.array([int(t) for t in tokens], dtype=np.int64)
-        except ValueError:
-            self._int_ids = None
+        self._int_ids = self._r.integer_item_ids  # int64 array, or None for other tokens
         self._tensors = None
 
     @property

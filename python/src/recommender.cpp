@@ -29,6 +29,28 @@ py::dict read_tensors(const std::string& path) {
   return out;
 }
 
+// Tokens 1..N of a table (without "[PAD]").
+std::vector<std::string> tokens_after_pad(const TokenTable& t) {
+  std::vector<std::string> out;
+  out.reserve(t.size() > 0 ? t.size() - 1 : 0);
+  for (size_t i = 1; i < t.size(); ++i) out.push_back(t[i]);
+  return out;
+}
+
+// The items' ids as int64 [N] when every token is an integer, else None: a 10M-item
+// catalogue's ids without 10M Python strings.
+py::object integer_item_ids(const Recommender& r) {
+  const TokenTable& t = r.vocabulary().item_tokens;
+  if (!t.integers()) return py::none();
+  py::array_t<int64_t> a(py::ssize_t(t.count()));
+  int64_t* p = a.mutable_data();
+  if (t.is_numbered())
+    for (int i = 1; i <= t.count(); ++i) p[i - 1] = i;
+  else
+    for (int i = 1; i <= t.count(); ++i) p[i - 1] = std::stoll(t[size_t(i)]);
+  return a;
+}
+
 // k best of each history: (tokens [B][k], scores float32 [B x k]); short answers padded
 // with "" and NaN.
 py::tuple recommend(const Recommender& r, const std::vector<std::vector<std::string>>& histories, int k,
@@ -74,14 +96,10 @@ void bind_recommender(py::module_& m) {
            py::arg("path"), py::arg("index") = "exact")
       .def("recommend", &recommend, py::arg("histories"), py::arg("k"), py::arg("exclude_history"),
            py::arg("candidates"), py::arg("attributes"))
-      .def_property_readonly("item_tokens", [](const Recommender& r) {
-        const auto& t = r.vocabulary().item_tokens;
-        return std::vector<std::string>(t.begin() + 1, t.end());
-      })
-      .def_property_readonly("attribute_tokens", [](const Recommender& r) {
-        const auto& t = r.vocabulary().attribute_tokens;
-        return std::vector<std::string>(t.empty() ? t.end() : t.begin() + 1, t.end());
-      })
+      .def_property_readonly("item_tokens", [](const Recommender& r) { return tokens_after_pad(r.vocabulary().item_tokens); })
+      .def_property_readonly("attribute_tokens",
+                             [](const Recommender& r) { return tokens_after_pad(r.vocabulary().attribute_tokens); })
+      .def_property_readonly("integer_item_ids", &integer_item_ids)
       .def_property_readonly("path", &Recommender::model_path)
       .def_property_readonly("n_items", [](const Recommender& r) { return r.config().n_items; })
       .def_property_readonly("max_seq_length", [](const Recommender& r) { return r.config().max_seq_length; });

@@ -72,5 +72,7 @@ def test_integer_ids_come_back_as_integers(tmp_path):
     items = (np.arange(600) * 7) % 130 + 1000
     d = s3rec.Dataset.from_interactions(users, items, k=1, name="ints")
     res = s3rec.finetune(d, epochs=1, run_dir=tmp_path, progress=False, hidden_size=8, inner_size=16, threads=1)
-    ids, _ = s3rec.Recommender(res["model"]).recommend([[1000, 1007]], k=3)
+    rec = s3rec.Recommender(res["model"])
+    ids, _ = rec.recommend([[1000, 1007]], k=3)
     assert ids.dtype == np.int64 and ids.shape == (1, 3) and (ids >= 1000).all()
+    assert rec.item_ids.dtype == np.int64 and sorted(rec.item_ids.tolist()) == sorted(set(items.tolist()))

@@ -16,14 +16,6 @@ std::string text(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 Reply error(int status, const std::string& message) { return {status, text(json{{"error", message}})}; }
 
-bool canonical_integer(const std::string& t) {
-  if (t.empty() || t.size() > 18) return false;
-  if (t.size() > 1 && t[0] == '0') return false;
-  for (char c : t)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
-
 // An item list given as JSON strings and/or integers -> tokens. `what` names the field.
 std::vector<std::string> tokens_of(const json& v, const std::string& what, size_t max_len) {
   if (!v.is_array()) throw RequestError("'" + what + "' must be an array of item ids");
@@ -45,10 +37,8 @@ std::vector<std::string> tokens_of(const json& v, const std::string& what, size_
 
 }  // namespace
 
-Api::Api(const Recommender& rec, Limits limits) : rec_(rec), limits_(limits), numeric_tokens_(true) {
-  const auto& t = rec.vocabulary().item_tokens;
-  for (size_t i = 1; i < t.size() && numeric_tokens_; ++i) numeric_tokens_ = canonical_integer(t[i]);
-}
+Api::Api(const Recommender& rec, Limits limits)
+    : rec_(rec), limits_(limits), numeric_tokens_(rec.vocabulary().item_tokens.integers()) {}
 
 Reply Api::handle(const std::string& method, const std::string& path, const std::string& body) const {
   if (path == "/healthz") return method == "GET" ? Reply{200, R"({"status":"ok"})"} : error(405, "use GET");
