@@ -32,16 +32,18 @@ int main(int argc, char** argv) {
     fuzz::save_tiny_model(m, named);
     fuzz::write_file(dir + (named ? "/model_named" : "/model_numeric"), slurp(m));
   }
+  fuzz::save_tiny_model(m, true, false, true);
+  fuzz::write_file(dir + "/model_vocab_tensors", slurp(m));
   fuzz::save_tiny_model(m, true, true);
   fuzz::write_file(dir + "/model_with_optimizer", slurp(m) + "#OPTIM#\n" + slurp(optimizer_path(m)));
   StFile f;
   const float x[2] = {1.5f, -2.0f};
   f.tensors["f32"] = StTensor::f32({2}, x);
-  for (const char* dtype : {"I32", "I64", "F64"}) {
+  for (const auto& [dtype, size] : {std::pair{"I32", 4}, std::pair{"I64", 8}, std::pair{"F64", 8}, std::pair{"U8", 1}}) {
     StTensor t;
     t.dtype = dtype;
     t.shape = {1, 2};
-    t.bytes.assign(std::string(dtype) == "I32" ? 8 : 16, 1);
+    t.bytes.assign(size_t(2 * size), 1);
     f.tensors[std::string("t_") + dtype] = t;
   }
   f.metadata["format"] = "other";

@@ -24,7 +24,10 @@ inline ModelConfig tiny_config() {
 
 // named=true: item tokens "a".."e" and attributes "x", "y"; false: the identity vocabulary
 // ("1".."5", answered as JSON numbers). With optimizer state when `with_optimizer`.
-inline void save_tiny_model(const std::string& path, bool named, bool with_optimizer = false) {
+// With `vocab_tensors`, the vocabulary goes in as vocabulary.* tensors (the form of
+// catalogues of millions of items).
+inline void save_tiny_model(const std::string& path, bool named, bool with_optimizer = false,
+                            bool vocab_tensors = false) {
   S3RecModel m(tiny_config());
   m.init_weights(7);
   Vocabulary v = Vocabulary::identity(5, 2);
@@ -33,9 +36,10 @@ inline void save_tiny_model(const std::string& path, bool named, bool with_optim
     v.attribute_tokens = TokenTable::from_vector({"[PAD]", "x", "y"});
     v.item_attributes = AttributeTable::from_lists({{}, {1}, {2}, {1, 2}, {}, {2}}, 6);
   }
-  if (!with_optimizer) return save_checkpoint(path, m, v.to_metadata());
+  const Vocabulary::Stored s = v.to_checkpoint(vocab_tensors ? 0 : Vocabulary::kMaxJsonBytes);
+  if (!with_optimizer) return save_checkpoint(path, m, s.metadata, nullptr, s.tensors);
   Optimizer opt(m.params(), AdamConfig{});
-  save_checkpoint(path, m, v.to_metadata(), &opt);
+  save_checkpoint(path, m, s.metadata, &opt, s.tensors);
 }
 
 }  // namespace s3rec::fuzz

@@ -105,6 +105,39 @@ TEST(Checkpoint, TruncatedOrCorruptFilesFailClearly) {
   EXPECT_THROW(load_checkpoint(tmp("missing.safetensors"), b), std::runtime_error);
 }
 
+// safetensors headers are capped at 100 MiB (by its readers, and by ours): a writer that
+// exceeded it made a 10M-item model nobody could load, reported as "exceeds the file".
+TEST(Checkpoint, HeadersBeyondTheFormatsLimitAreNeitherWrittenNorMisreported) {
+  S3RecModel a(small());
+  const std::string p = tmp("big_header.safetensors");
+  std::filesystem::remove(p);
+  try {
+    save_checkpoint(p, a, {{"note", std::string(size_t(101) << 20, 'x')}});
+    FAIL() << "written";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(p + ": header of "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("exceeds the format's limit of 100 MiB"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(p));
+  // a file claiming a 150 MiB header in 200 MiB (sparse): the limit is named, not the size
+  {
+    std::ofstream out(p, std::ios::binary);
+    const uint64_t n = uint64_t(150) << 20;
+    for (int i = 0; i < 8; ++i) out.put(char((n >> (8 * i)) & 0xFF));
+  }
+  std::filesystem::resize_file(p, uint64_t(200) << 20);
+  S3RecModel b(small());
+  try {
+    load_checkpoint(p, b);
+    FAIL() << "loaded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(p + ": header of 157286400 bytes exceeds the format's limit of 100 MiB"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove(p);
+}
+
 // Pre-training 2 epochs in one go equals 1 epoch, save, load into a fresh model and
 // optimizer, then the 2nd epoch (what --resume does): bit for bit.
 TEST(Checkpoint, ResumedPretrainingMatchesUninterrupted) {

@@ -2,10 +2,18 @@
 // and their round trip through checkpoint metadata.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "s3rec/checkpoint.h"
+#include "s3rec/model.h"
+#include "s3rec/recommender.h"
 #include "s3rec/token_table.h"
 #include "s3rec/vocabulary.h"
 
@@ -142,6 +150,132 @@ TEST(Vocabulary, MalformedMetadataIsRefusedWithTheKey) {
   auto m = meta;
   m.erase("item_attributes");
   EXPECT_NE(error_of(m).find("attribute_tokens or item_attributes missing"), std::string::npos) << error_of(m);
+}
+
+// A 5-item model with 3 attributes whose vocabulary is stored as tensors (forced by a
+// JSON budget of 0 bytes); `edit` may spoil the file's vocabulary before it is written.
+std::string tensor_vocab_model(const std::string& name, const Vocabulary& v,
+                               const std::function<void(Vocabulary::Stored&)>& edit = {}) {
+  ModelConfig c;
+  c.hidden_size = 4;
+  c.inner_size = 8;
+  c.n_layers = 1;
+  c.max_seq_length = 3;
+  c.n_items = 5;
+  c.n_attributes = 3;
+  S3RecModel m(c);
+  m.init_weights(3);
+  Vocabulary::Stored s = v.to_checkpoint(0);
+  if (edit) edit(s);
+  const std::string path = (std::filesystem::temp_directory_path() / ("s3rec_vocab_" + name)).string();
+  save_checkpoint(path, m, s.metadata, nullptr, s.tensors);
+  return path;
+}
+
+Vocabulary named_vocab() {
+  Dataset d;
+  d.n_items = 5;
+  d.n_attributes = 3;
+  d.item_tokens = {"[PAD]", "sku-a", "sku-b", "", "caf\xc3\xa9", "sku-e"};
+  d.attribute_tokens = {"[PAD]", "red", "green", "blue"};
+  d.item_attributes = AttributeTable::from_lists({{}, {1}, {2, 3}, {}, {}, {3}}, 7);
+  return Vocabulary::from_dataset(d);
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    Recommender rec(path);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Vocabulary, LargeVocabulariesAreStoredAsTensors) {
+  // the default budget: a few million names leave the header (readers cap it at 100 MB)
+  EXPECT_TRUE(Vocabulary::identity(100000, 3).to_checkpoint().tensors.empty());
+  const Vocabulary::Stored big = Vocabulary::identity(4000000, 3).to_checkpoint();
+  EXPECT_EQ(big.metadata.at("vocabulary"), "tensors");
+  EXPECT_EQ(big.metadata.at("item_tokens_numbered"), "4000000");
+  EXPECT_EQ(big.tensors.count("vocabulary.item_token_bytes"), 0u);  // "1".."N" need no bytes
+  EXPECT_EQ(big.tensors.at("vocabulary.item_attribute_offsets").shape, (std::vector<int64_t>{4000002}));
+
+  const Vocabulary v = named_vocab();
+  const std::string path = tensor_vocab_model("named.safetensors", v);
+  const StReader f(path);
+  EXPECT_EQ(f.metadata().count("item_tokens"), 0u);
+  EXPECT_EQ(f.find("vocabulary.item_token_bytes")->dtype, "U8");
+  Vocabulary back;
+  ASSERT_TRUE(back.from_checkpoint(f));
+  EXPECT_EQ(back.item_tokens.to_vector(), v.item_tokens.to_vector());
+  EXPECT_EQ(back.attribute_tokens.to_vector(), v.attribute_tokens.to_vector());
+  EXPECT_EQ(back.item_attributes.to_lists(), v.item_attributes.to_lists());
+  EXPECT_EQ(back.item_id("caf\xc3\xa9"), 4);
+  {  // each tensor starts aligned to its element size (wider dtypes are written first)
+    std::ifstream in(path, std::ios::binary);
+    uint64_t n = 0;
+    in.read(reinterpret_cast<char*>(&n), 8);
+    std::string header(n, '\0');
+    in.read(header.data(), std::streamsize(n));
+    const auto h = nlohmann::json::parse(header);
+    const std::map<std::string, uint64_t> width = {{"F32", 4}, {"I32", 4}, {"I64", 8}, {"U8", 1}};
+    for (const auto& [name, t] : h.items())
+      if (name != "__metadata__")
+        EXPECT_EQ(t["data_offsets"][0].get<uint64_t>() % width.at(t["dtype"].get<std::string>()), 0u) << name;
+  }
+  // served by its names, attribute filters included
+  const Recommender rec(path);
+  RecommendOptions o;
+  o.attributes = {"blue"};
+  const auto r = rec.recommend({"sku-a"}, 5, o);
+  EXPECT_EQ(r.items.size(), 2u);  // sku-b and sku-e have blue
+  for (const auto& t : r.items) EXPECT_TRUE(t == "sku-b" || t == "sku-e") << t;
+  // numbered names: no token tensors, the same vocabulary back
+  Vocabulary numbered = Vocabulary::identity(5, 3);
+  numbered.item_attributes = AttributeTable::from_lists({{}, {3}, {}, {1, 2}}, 6);
+  const std::string np = tensor_vocab_model("numbered.safetensors", numbered);
+  ASSERT_TRUE(back.from_checkpoint(StReader(np)));
+  EXPECT_TRUE(back.item_tokens.is_numbered());
+  EXPECT_EQ(back.item_attributes.to_lists(), numbered.item_attributes.to_lists());
+  EXPECT_EQ(load_error(np), "");
+}
+
+TEST(Vocabulary, MalformedVocabularyTensorsAreRefused) {
+  const Vocabulary v = named_vocab();
+  const auto i64 = [](std::vector<int64_t> x) {
+    StTensor t;
+    t.dtype = "I64";
+    t.shape = {int64_t(x.size())};
+    t.bytes.resize(x.size() * 8);
+    std::memcpy(t.bytes.data(), x.data(), t.bytes.size());
+    return t;
+  };
+  const std::vector<std::pair<std::function<void(Vocabulary::Stored&)>, std::string>> cases = {
+      {[](auto& s) { s.tensors.erase("vocabulary.item_token_offsets"); }, "tensor vocabulary.item_token_offsets missing"},
+      {[&](auto& s) { s.tensors["vocabulary.item_token_offsets"] = i64({0, 5, 3, 10, 15, 21}); },
+       "vocabulary.item_token_offsets decrease at 2"},
+      {[&](auto& s) { s.tensors["vocabulary.item_token_offsets"] = i64({0, 5, 10}); },
+       "vocabulary.item_token_offsets must run from 0 to the number of bytes"},
+      {[&](auto& s) { s.tensors["vocabulary.item_attribute_offsets"] = i64({0, 0, 1, 3, 3, 4}); },
+       "vocabulary.item_attribute_offsets has 6 entries for 6 items"},
+      {[&](auto& s) { s.tensors["vocabulary.item_attribute_offsets"] = i64({0, 0, 3, 1, 3, 3, 4}); },
+       "vocabulary.item_attribute_offsets decrease at 3"},
+      {[](auto& s) { s.tensors["vocabulary.item_attribute_ids"].dtype = "F32"; }, "tensor vocabulary.item_attribute_ids is F32 [4], expected 1-D I32"},
+      {[](auto& s) { s.tensors["vocabulary.item_attribute_ids"].bytes[0] = 9; }, "attribute id 9 out of range"},
+      {[](auto& s) { s.metadata["vocabulary"] = "zip"; }, "unknown form 'zip'"},
+      {[](auto& s) { s.metadata["item_tokens_numbered"] = "5x"; }, "item_tokens_numbered must be a count of items"},
+      {[](auto& s) { s.metadata.erase("attribute_tokens"); }, "attribute_tokens missing"},
+  };
+  for (const auto& [edit, want] : cases) {
+    const std::string path = tensor_vocab_model("bad.safetensors", v, edit);
+    const std::string e = load_error(path);
+    EXPECT_NE(e.find(path + ": bad vocabulary: " + want), std::string::npos) << want << " -> " << e;
+  }
+  // a vocabulary of another size than the model
+  const std::string path = tensor_vocab_model("six.safetensors", v, [](auto& s) { s.metadata["item_tokens_numbered"] = "6"; });
+  EXPECT_NE(load_error(path).find("bad vocabulary: vocabulary.item_attribute_offsets has 7 entries for 7 items"),
+            std::string::npos)
+      << load_error(path);
 }
 
 }  // namespace

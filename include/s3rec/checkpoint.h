@@ -19,8 +19,9 @@ struct CheckpointMeta {
   std::map<std::string, std::string> extra;
 };
 
+// extra_tensors: more tensors for the model file (a large vocabulary), not parameters.
 void save_checkpoint(const std::string& path, const S3RecModel& m, const std::map<std::string, std::string>& extra,
-                     const Optimizer* optim = nullptr);
+                     const Optimizer* optim = nullptr, const std::map<std::string, StTensor>& extra_tensors = {});
 // A model file (as save_checkpoint without optimizer) holding `values` instead of m's own
 // parameter values; `values` is laid out like m.params().values().
 void save_params(const std::string& path, const S3RecModel& m, const std::vector<float>& values,

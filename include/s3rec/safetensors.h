@@ -9,7 +9,7 @@
 namespace s3rec {
 
 struct StTensor {
-  std::string dtype;  // "F32", "I64", "I32"
+  std::string dtype;  // "F32", "I64", "I32", "U8"
   std::vector<int64_t> shape;
   std::vector<uint8_t> bytes;
   const uint8_t* view = nullptr;  // borrowed data instead of bytes (for writing without a copy)

@@ -9,6 +9,7 @@
 
 #include "s3rec/attribute_table.h"
 #include "s3rec/dataset.h"
+#include "s3rec/safetensors.h"
 #include "s3rec/token_table.h"
 
 namespace s3rec {
@@ -25,6 +26,22 @@ struct Vocabulary {
   std::map<std::string, std::string> to_metadata() const;
   // Reads those keys; returns false when absent; throws std::runtime_error when malformed.
   bool from_metadata(const std::map<std::string, std::string>& meta, const std::string& source);
+
+  // What a checkpoint stores: the JSON metadata above while it takes at most
+  // max_json_bytes (safetensors readers refuse headers beyond 100 MB: a few million
+  // items), else metadata "vocabulary" = "tensors" with the attribute tokens, and tensors
+  // vocabulary.item_token_bytes U8 [C] + vocabulary.item_token_offsets I64 [N+1] (absent
+  // when the names are "1".."N"), vocabulary.item_attribute_offsets I64 [N+2] and
+  // vocabulary.item_attribute_ids I32 [pairs].
+  struct Stored {
+    std::map<std::string, std::string> metadata;
+    std::map<std::string, StTensor> tensors;
+  };
+  static constexpr size_t kMaxJsonBytes = size_t(48) << 20;
+  Stored to_checkpoint(size_t max_json_bytes = kMaxJsonBytes) const;
+  // Either form from a checkpoint; false when it holds none; std::runtime_error naming
+  // the file when malformed.
+  bool from_checkpoint(const StReader& f);
 
   int n_items() const { return item_tokens.count(); }
   // id of a token, 0 when unknown

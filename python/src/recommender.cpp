@@ -15,11 +15,13 @@ namespace py = pybind11;
 namespace s3rec::py_bindings {
 namespace {
 
-// Every F32 tensor of a safetensors file, by name, as float32 arrays of its shape.
+// Every F32 tensor of a safetensors file, by name, as float32 arrays of its shape (the
+// parameters: a large vocabulary's vocabulary.* tensors are left out).
 py::dict read_tensors(const std::string& path) {
   const StReader f(path);
   py::dict out;
   for (const auto& [name, t] : f.tensors()) {
+    if (name.starts_with("vocabulary.")) continue;  // a large catalogue's names, not parameters
     if (t.dtype != "F32") throw std::runtime_error(path + ": tensor " + name + " is " + t.dtype + ", not F32");
     std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
     py::array_t<float> a(shape);

@@ -1,6 +1,7 @@
 #include "s3rec/vocabulary.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -144,6 +145,117 @@ bool Vocabulary::from_metadata(const std::map<std::string, std::string>& meta, c
   for (int a : v.item_attributes.attrs)
     if (a < 0 || a >= int(v.attribute_tokens.size()))
       throw std::runtime_error(source + ": vocabulary metadata: attribute id " + std::to_string(a) + " out of range");
+  *this = std::move(v);
+  return true;
+}
+
+namespace {
+
+template <typename T>
+StTensor owned(const std::string& dtype, const std::vector<T>& v) {
+  StTensor t;
+  t.dtype = dtype;
+  t.shape = {int64_t(v.size())};
+  t.bytes.resize(v.size() * sizeof(T));
+  if (!v.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+  return t;
+}
+
+// A 1-D tensor of f named `name` with dtype `dtype`, read whole; nullptr-safe checks.
+template <typename T>
+std::vector<T> read_1d(const StReader& f, const std::string& name, const std::string& dtype) {
+  const StTensor* t = f.find(name);
+  if (!t) throw std::runtime_error("tensor " + name + " missing");
+  if (t->dtype != dtype || t->shape.size() != 1)
+    throw std::runtime_error("tensor " + name + " is " + t->dtype + " " + shape_text(t->shape) + ", expected 1-D " + dtype);
+  std::vector<T> v(size_t(t->shape[0]));
+  if (!v.empty()) f.read_into(name, v.data());
+  return v;
+}
+
+}  // namespace
+
+Vocabulary::Stored Vocabulary::to_checkpoint(size_t max_json_bytes) const {
+  // the JSON's size, at least: quotes, commas and escaped quotes around each name, digits of ids
+  size_t json = 0;
+  for (size_t i = 0; i < item_tokens.size() && json <= max_json_bytes; ++i) json += item_tokens[i].size() + 5;
+  for (size_t a = 0; a < attribute_tokens.size(); ++a) json += attribute_tokens[a].size() + 5;
+  json += 3 * item_attributes.size() + 2 * item_attributes.pairs();
+  if (json <= max_json_bytes) return {to_metadata(), {}};
+  Stored s;
+  s.metadata["vocabulary"] = "tensors";
+  s.metadata["attribute_tokens"] = nlohmann::json(attribute_tokens.to_vector()).dump();
+  if (item_tokens.is_numbered()) {
+    s.metadata["item_tokens_numbered"] = std::to_string(n_items());
+  } else {
+    std::string chars;
+    std::vector<int64_t> offsets{0};
+    for (size_t i = 1; i < item_tokens.size(); ++i) {
+      chars += item_tokens[i];
+      offsets.push_back(int64_t(chars.size()));
+    }
+    s.tensors["vocabulary.item_token_bytes"] = owned("U8", std::vector<uint8_t>(chars.begin(), chars.end()));
+    s.tensors["vocabulary.item_token_offsets"] = owned("I64", offsets);
+  }
+  s.tensors["vocabulary.item_attribute_offsets"] =
+      owned("I64", std::vector<int64_t>(item_attributes.offsets.begin(), item_attributes.offsets.end()));
+  s.tensors["vocabulary.item_attribute_ids"] = owned("I32", item_attributes.attrs);
+  return s;
+}
+
+bool Vocabulary::from_checkpoint(const StReader& f) {
+  const auto& meta = f.metadata();
+  const auto kind = meta.find("vocabulary");
+  if (kind == meta.end()) return from_metadata(meta, f.path());
+  Vocabulary v;
+  try {
+    if (kind->second != "tensors") throw std::runtime_error("unknown form '" + kind->second + "'");
+    const auto at = meta.find("attribute_tokens");
+    if (at == meta.end()) throw std::runtime_error("attribute_tokens missing");
+    MetadataReader(&v.attribute_tokens, nullptr).read(at->second, "attribute_tokens");
+    v.attribute_tokens.index();
+    const auto numbered = meta.find("item_tokens_numbered");
+    if (numbered != meta.end()) {
+      const std::string& t = numbered->second;
+      if (t.empty() || t.size() > 10 || t.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoll(t) > INT32_MAX)
+        throw std::runtime_error("item_tokens_numbered must be a count of items, got '" + t + "'");
+      const long long n = std::stoll(t);
+      v.item_tokens = TokenTable::numbered(int(n));
+    } else {
+      const auto chars = read_1d<uint8_t>(f, "vocabulary.item_token_bytes", "U8");
+      const auto offsets = read_1d<int64_t>(f, "vocabulary.item_token_offsets", "I64");
+      if (offsets.empty() || offsets.front() != 0 || offsets.back() != int64_t(chars.size()) ||
+          offsets.size() - 1 > size_t(INT32_MAX))
+        throw std::runtime_error("vocabulary.item_token_offsets must run from 0 to the number of bytes");
+      for (size_t i = 1; i < offsets.size(); ++i) {
+        if (offsets[i] < offsets[i - 1]) throw std::runtime_error("vocabulary.item_token_offsets decrease at " + std::to_string(i));
+        v.item_tokens.push_back(std::string_view(reinterpret_cast<const char*>(chars.data()) + offsets[i - 1],
+                                                 size_t(offsets[i] - offsets[i - 1])));
+      }
+      v.item_tokens.index();
+    }
+    const auto rows = read_1d<int64_t>(f, "vocabulary.item_attribute_offsets", "I64");
+    v.item_attributes.attrs = read_1d<int32_t>(f, "vocabulary.item_attribute_ids", "I32");
+    if (rows.size() != v.item_tokens.size() + 1)
+      throw std::runtime_error("vocabulary.item_attribute_offsets has " + std::to_string(rows.size()) +
+                               " entries for " + std::to_string(v.item_tokens.size()) + " items (with [PAD]), expected one more");
+    if (v.item_attributes.attrs.size() > size_t(INT32_MAX))
+      throw std::runtime_error("vocabulary.item_attribute_ids holds more than 2^31 ids");
+    if (rows.front() != 0 || rows.back() != int64_t(v.item_attributes.attrs.size()))
+      throw std::runtime_error("vocabulary.item_attribute_offsets must run from 0 to the number of ids");
+    v.item_attributes.offsets.assign(rows.size(), 0);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i > 0 && rows[i] < rows[i - 1])
+        throw std::runtime_error("vocabulary.item_attribute_offsets decrease at " + std::to_string(i));
+      v.item_attributes.offsets[i] = int(rows[i]);
+    }
+    for (int a : v.item_attributes.attrs)
+      if (a < 0 || a >= int(v.attribute_tokens.size()))
+        throw std::runtime_error("attribute id " + std::to_string(a) + " out of range");
+  } catch (const std::exception& e) {
+    throw std::runtime_error(f.path() + ": bad vocabulary: " + e.what());
+  }
   *this = std::move(v);
   return true;
 }

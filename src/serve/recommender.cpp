@@ -41,7 +41,7 @@ Recommender::Recommender(const std::string& model_path, const Vocabulary* vocabu
   const ModelConfig& c = model_->config();
   if (vocabulary)
     vocab_ = *vocabulary;
-  else if (!vocab_.from_metadata(meta.extra, model_path))
+  else if (!vocab_.from_checkpoint(StReader(model_path)))
     vocab_ = Vocabulary::identity(c.n_items, c.n_attributes);
   if (vocab_.n_items() != c.n_items)
     throw std::runtime_error(model_path + ": the vocabulary has " + std::to_string(vocab_.n_items()) +

@@ -135,10 +135,12 @@ void save_params(const std::string& path, const S3RecModel& m, const std::vector
 }
 
 void save_checkpoint(const std::string& path, const S3RecModel& m, const std::map<std::string, std::string>& extra,
-                     const Optimizer* optim) {
+                     const Optimizer* optim, const std::map<std::string, StTensor>& extra_tensors) {
   if (optim && !optim->caught_up())
     throw std::logic_error("save_checkpoint: rows of the item table have pending optimizer steps (catch_up_all first)");
   StFile f = model_file(m, m.params().values().data(), extra);
+  for (const auto& [name, t] : extra_tensors)
+    if (!f.tensors.emplace(name, t).second) throw std::logic_error("save_checkpoint: tensor " + name + " is a parameter");
   const ParamStore& P = m.params();
   if (optim) {
     // which optimizer file belongs to this model file (checked by load_checkpoint)

@@ -260,10 +260,10 @@ FinetuneRunResult run_finetune(const RunConfig& c, const Dataset& d, const std::
   if (!dist::is_root()) return res;
   fs::create_directories(model_dir);
   // the vocabulary travels with the model, so serving needs no dataset
-  auto meta = Vocabulary::from_dataset(d).to_metadata();
-  meta.insert({{"dataset", c.dataset}, {"stage", "finetune"}, {"best_epoch", std::to_string(r.best_epoch)},
-               {"seed", std::to_string(c.seed)}});
-  save_checkpoint(res.model_path, model, meta);
+  auto vocab = Vocabulary::from_dataset(d).to_checkpoint();
+  vocab.metadata.insert({{"dataset", c.dataset}, {"stage", "finetune"}, {"best_epoch", std::to_string(r.best_epoch)},
+                         {"seed", std::to_string(c.seed)}});
+  save_checkpoint(res.model_path, model, vocab.metadata, nullptr, vocab.tensors);
   const nlohmann::json extra = {{"model", res.model_path}, {"best_epoch", r.best_epoch}};
   write_file_atomic(run_dir + "/results.json", results_json(r.valid, r.test, extra).dump(2) + "\n");
   log.write({{"stage", "test"}, {"best_epoch", r.best_epoch}, {"valid", metrics_json(r.valid)},

@@ -12,6 +12,7 @@ namespace s3rec {
 namespace {
 
 size_t dtype_size(const std::string& t) {
+  if (t == "U8") return 1;
   if (t == "F32" || t == "I32") return 4;
   if (t == "I64" || t == "F64") return 8;
   return 0;
@@ -82,7 +83,9 @@ StReader::StReader(const std::string& path) : path_(path) {
   uint8_t lenbuf[8];
   in.read(reinterpret_cast<char*>(lenbuf), 8);
   for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | lenbuf[i];
-  if (hlen > uint64_t(size - 8) || hlen > (100u << 20)) fail(path, "header length " + std::to_string(hlen) + " exceeds the file");
+  if (hlen > uint64_t(size - 8)) fail(path, "header length " + std::to_string(hlen) + " exceeds the file");
+  if (hlen > (100u << 20))  // safetensors' own limit, which its readers enforce
+    fail(path, "header of " + std::to_string(hlen) + " bytes exceeds the format's limit of 100 MiB");
   std::string header(hlen, '\0');
   in.read(header.data(), std::streamsize(hlen));
   nlohmann::json j;
@@ -175,19 +178,28 @@ StFile read_safetensors(const std::string& path) {
 void write_safetensors(const std::string& path, const StFile& f) {
   nlohmann::json j = nlohmann::json::object();
   if (!f.metadata.empty()) j["__metadata__"] = f.metadata;
+  // wider elements first (then by name), so that every tensor starts aligned to its element
+  std::vector<const std::pair<const std::string, StTensor>*> order;
+  for (const auto& e : f.tensors) order.push_back(&e);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto* a, const auto* b) { return dtype_size(a->second.dtype) > dtype_size(b->second.dtype); });
   uint64_t off = 0;
-  for (const auto& [name, t] : f.tensors) {
-    j[name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {off, off + t.nbytes()}}};
+  for (const auto* e : order) {
+    const StTensor& t = e->second;
+    j[e->first] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {off, off + t.nbytes()}}};
     off += t.nbytes();
   }
   std::string header = j.dump();
   while (header.size() % 8) header += ' ';
+  if (header.size() > (100u << 20))  // never write what no reader accepts
+    throw std::runtime_error(path + ": header of " + std::to_string(header.size()) +
+                             " bytes (metadata) exceeds the format's limit of 100 MiB");
   char len[8];
   for (int i = 0; i < 8; ++i) len[i] = char((uint64_t(header.size()) >> (8 * i)) & 0xFF);
   AtomicFile out(path);
   out.append(len, 8);
   out.append(header.data(), header.size());
-  for (const auto& [name, t] : f.tensors) out.append(t.data(), t.nbytes());
+  for (const auto* e : order) out.append(e->second.data(), e->second.nbytes());
   out.commit();
 }
 
