@@ -219,9 +219,10 @@ TEST(Vocabulary, LargeVocabulariesAreStoredAsTensors) {
     in.read(header.data(), std::streamsize(n));
     const auto h = nlohmann::json::parse(header);
     const std::map<std::string, uint64_t> width = {{"F32", 4}, {"I32", 4}, {"I64", 8}, {"U8", 1}};
-    for (const auto& [name, t] : h.items())
-      if (name != "__metadata__")
-        EXPECT_EQ(t["data_offsets"][0].get<uint64_t>() % width.at(t["dtype"].get<std::string>()), 0u) << name;
+    for (const auto& [name, t] : h.items()) {
+      if (name == "__metadata__") continue;
+      EXPECT_EQ(t["data_offsets"][0].get<uint64_t>() % width.at(t["dtype"].get<std::string>()), 0u) << name;
+    }
   }
   // served by its names, attribute filters included
   const Recommender rec(path);

@@ -8,6 +8,7 @@
 
 #include "s3rec/checkpoint.h"
 #include "tensor/item_scores.h"
+#include "util/huge_pages.h"
 
 namespace s3rec {
 
@@ -56,6 +57,8 @@ Recommender::Recommender(const std::string& model_path, const Vocabulary* vocabu
     }
   attribute_items_ = AttributeTable::from_pairs(attrs, items, int(vocab_.attribute_tokens.size()));
 
+  // the item table is read at random (history rows, rescoring) or streamed (exact scoring)
+  advise_huge_pages(item_embeddings(), size_t(c.n_items + 2) * size_t(c.hidden_size) * sizeof(float));
   index_kind_ = index.kind;
   exact_pool_ = index.exact_pool;
   if (index.kind == "exact") return;
