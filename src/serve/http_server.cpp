@@ -32,6 +32,8 @@ constexpr int kListenBacklog = 1024;        // connections the kernel holds whil
 // Set by the API handler: a request that never reached it was refused by httplib itself
 // (unparsable, too large), after which what follows on the connection cannot be trusted.
 thread_local bool t_reached_api = false;
+// whether this thread's last answer said "Connection: close" because the server is stopping
+thread_local bool t_told_close = false;
 
 Clock::duration seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
@@ -156,11 +158,14 @@ class GuardedServer : public httplib::Server {
       strm.begin_request(Clock::now() + request_, max_request_bytes_);
       bool client_closes = false;
       t_reached_api = false;
+      t_told_close = false;
       const Clock::time_point arrived = Clock::now();
       const bool ok = process_request(strm, last, client_closes, [](httplib::Request&) {});
       metrics.record_request(std::chrono::duration<double>(Clock::now() - arrived).count());
       if (!ok || strm.broken() || !t_reached_api) clean = false;
-      if (!clean || client_closes || last || draining_) break;
+      // Stopping began after this answer's headers: the client may already have sent its next
+      // request on this connection; next_request_arrives answers it if it is here, else ends.
+      if (!clean || client_closes || last || t_told_close) break;
     }
     close_connection(sock, clean);
     return true;
@@ -201,7 +206,13 @@ HttpServer::HttpServer(const Recommender& rec, ServerOptions opt) : api_(rec, op
   svr_->new_task_queue = [connections, queue] { return new ConnectionPool(connections, queue); };
   // the body limit is enforced by httplib before reading (413); the Api checks it again
   svr_->set_payload_max_length(opt_.limits.max_body_bytes);
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+  // stopping: no further requests on this connection, and the connection loop knows it
+  auto told_close_if_stopping = [this](httplib::Response& res) {
+    if (!svr_->draining()) return;
+    res.set_header("Connection", "close");
+    t_told_close = true;
+  };
+  auto handler = [this, told_close_if_stopping](const httplib::Request& req, httplib::Response& res) {
     t_reached_api = true;
     Reply reply;
     if (req.path == "/metrics") {  // answered here, not queued behind the computations it reports on
@@ -211,13 +222,14 @@ HttpServer::HttpServer(const Recommender& rec, ServerOptions opt) : api_(rec, op
         reply = {405, R"({"error":"use GET"})"};
       svr_->metrics.count(req.path, reply.status);
       send(res, reply, reply.status == 200 ? "text/plain; version=0.0.4" : "application/json");
+      told_close_if_stopping(res);
       return;
     }
     const ComputePool::Timing t = svr_->compute.run([&] { reply = api_.handle(req.method, req.path, req.body); });
     if (req.path == "/v1/recommend" || req.path == "/v1/recommend/batch") svr_->metrics.record_recommend(t.queued, t.computed);
     svr_->metrics.count(req.path, reply.status);
     send(res, reply);
-    if (svr_->draining()) res.set_header("Connection", "close");  // stopping: no further requests here
+    told_close_if_stopping(res);
   };
   svr_->Get(".*", handler);
   svr_->Post(".*", handler);
