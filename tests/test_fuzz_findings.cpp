@@ -233,6 +233,27 @@ TEST(FuzzFindings, PrepareCountsTokensThatAreNotUtf8AsBadRows) {
   EXPECT_NO_THROW(write_prepared(p, o));
 }
 
+// fuzz_prepare (CI, 2026-11-28): a number beyond double in a JSON attribute table (1e400) made
+// the parser throw out_of_range 406, which prepare caught only as parse_error: the run died in
+// std::terminate. It is now a DataError naming the file, like any other malformed JSON.
+TEST(FuzzFindings, PrepareRefusesJsonNumbersBeyondDouble) {
+  PrepareOptions o;
+  o.input = temp_file("log.csv", "user_id,item_id,timestamp\nu1,i7,100\nu1,i8,101\nu1,i0,102\n");
+  o.k = 1;
+  o.dataset = "u";
+  o.output = temp_path("prepared");
+  for (const char* text : {"{\"i7\": [1e400]}", "{\"i7\": [-1e999, 2]}", "{\"i7\": 18446e44073709551616}"}) {
+    o.items = temp_file("big_number.json", text);
+    try {
+      prepare_dataset(o);
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const DataError& e) {
+      EXPECT_NE(std::string(e.what()).find("big_number.json"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("malformed JSON"), std::string::npos) << e.what();
+    }
+  }
+}
+
 // The same class in the RecBole reader (found by reading it after the prepare finding): its
 // raw tokens become the vocabulary a fine-tuned model stores as JSON.
 TEST(FuzzFindings, RecboleRefusesTokensThatAreNotUtf8) {

@@ -196,7 +196,7 @@ RawAttributes read_attributes(const PrepareOptions& o, Prepared& p) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
       throw DataError(o.items, 0, std::string("malformed JSON: ") + e.what());
     }
     auto value_tokens = [&](const std::string& item, const std::string& field, const nlohmann::json& v) {
