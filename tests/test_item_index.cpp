@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -136,31 +135,44 @@ TEST(StridedDots, EqualTheDotProductsAtEveryWidthAndStride) {
   }
 }
 
-// The IVF scan reads its rows in bfloat16: the dots equal those of the rounded rows, and the
-// rounding is to nearest even.
-TEST(Bf16Dots, EqualTheDotProductsOfTheRoundedRows) {
-  EXPECT_EQ(to_bf16(1.0f), 0x3f80);
-  EXPECT_EQ(to_bf16(1.0f + 1.0f / 256), 0x3f80);  // a tie: rounds to the even neighbour
-  EXPECT_EQ(to_bf16(1.0f + 3.0f / 256), 0x3f82);  // a tie: rounds up to the even neighbour
-  EXPECT_EQ(to_bf16(-2.5f), 0xc020);
+// The IVF scan reads its rows as int8 codes with a scale per row: codes round to nearest
+// within -127..127 (the largest component maps to +-127), and the dots equal those of the
+// dequantised rows.
+TEST(I8Dots, QuantiseToNearestAndEqualTheDotProductsOfTheDequantisedRows) {
+  int8_t c[5];
+  const float x[5] = {1.27f, -0.6351f, 0.0f, 0.004f, -1.0f};
+  const float scale = quantize_i8(x, 5, c);
+  EXPECT_FLOAT_EQ(scale, 0.01f);
+  EXPECT_EQ(c[0], 127);
+  EXPECT_EQ(c[1], -64);  // -63.51
+  EXPECT_EQ(c[2], 0);
+  EXPECT_EQ(c[3], 0);  // 0.4
+  EXPECT_EQ(c[4], -100);
+  const float zero[3] = {0, 0, 0};
+  EXPECT_EQ(quantize_i8(zero, 3, c), 0.0f);
+  EXPECT_EQ(c[0], 0);
   Rng rng(6);
   for (int d : {1, 15, 16, 17, 64, 100})
     for (int n : {1, 2, 7}) {
-      std::vector<float> q(static_cast<size_t>(d)), S(size_t(n) + 1, -7.0f);
-      std::vector<uint16_t> R(size_t(n) * size_t(d));
+      std::vector<float> q(static_cast<size_t>(d)), S(size_t(n) + 1, -7.0f), scales(static_cast<size_t>(n)), row(static_cast<size_t>(d));
+      std::vector<int8_t> R(size_t(n) * size_t(d));
       for (auto& v : q) v = float(rng.uniform() * 2 - 1);
-      for (auto& v : R) v = to_bf16(float(rng.uniform() * 2 - 1));
-      bf16_dots(q.data(), R.data(), n, d, S.data());
       for (int j = 0; j < n; ++j) {
-        double want = 0, scale = 0;
+        for (auto& v : row) v = float((rng.uniform() * 2 - 1) * (j + 1));
+        scales[size_t(j)] = quantize_i8(row.data(), d, R.data() + size_t(j) * size_t(d));
+        for (int k = 0; k < d; ++k)  // within half a step of the row
+          EXPECT_LE(std::abs(scales[size_t(j)] * R[size_t(j) * size_t(d) + size_t(k)] - row[size_t(k)]),
+                    0.5001f * scales[size_t(j)]);
+      }
+      i8_dots(q.data(), R.data(), scales.data(), n, d, S.data());
+      for (int j = 0; j < n; ++j) {
+        double want = 0, scale_sum = 0;
         for (int k = 0; k < d; ++k) {
-          const uint32_t u = uint32_t(R[size_t(j) * size_t(d) + size_t(k)]) << 16;
-          float e;
-          std::memcpy(&e, &u, 4);
+          const double e = double(scales[size_t(j)]) * R[size_t(j) * size_t(d) + size_t(k)];
           want += double(q[size_t(k)]) * e;
-          scale += std::abs(double(q[size_t(k)]) * e);
+          scale_sum += std::abs(double(q[size_t(k)]) * e);
         }
-        EXPECT_NEAR(S[size_t(j)], want, 1e-6 * scale + 1e-7) << "d " << d << " row " << j;
+        EXPECT_NEAR(S[size_t(j)], want, 1e-6 * scale_sum + 1e-7) << "d " << d << " row " << j;
       }
       EXPECT_EQ(S[size_t(n)], -7.0f) << "wrote past n";
     }

@@ -48,9 +48,9 @@ class ItemIndex {
   std::vector<int> search(const float* query, int k, const std::function<bool(int)>& allowed, int effort = 1) const;
 
   // Frees faiss's own copy of the item rows, which search() never reads (it scores with
-  // the model's rows and, for IVF, a bfloat16 copy of the lists): N x (d + 1) floats, 2.6 GB
+  // the model's rows and, for IVF, an int8 copy of the lists): N x (d + 1) floats, 2.6 GB
   // at 10M items. For an index that is only searched from here on: save() refuses after it.
-  // Also asks for 2 MiB pages under what search() reads (the bf16 lists, the graph).
+  // Also asks for 2 MiB pages under what search() reads (the int8 lists, the graph).
   void release_storage();
 
   const IndexOptions& options() const { return opts_; }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -189,11 +188,16 @@ void strided_dots(const float* q, const float* R, long stride, int n, int d, flo
   strided_dots_impl(q, R, stride, n, d, S);
 }
 
-uint16_t to_bf16(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
-  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+float quantize_i8(const float* x, int d, int8_t* code) {
+  float m = 0;
+  for (int k = 0; k < d; ++k) m = std::max(m, std::abs(x[k]));
+  if (!(m > 0) || !std::isfinite(m)) {  // a zero row (or one that is not finite): codes 0
+    std::fill(code, code + d, int8_t(0));
+    return 0.0f;
+  }
+  const float scale = m / 127.0f;
+  for (int k = 0; k < d; ++k) code[k] = int8_t(std::clamp(std::lround(x[k] / scale), -127L, 127L));
+  return scale;
 }
 
 namespace {
@@ -203,22 +207,21 @@ namespace {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // _mm512_reduce_add_ps, as above
 #endif
-// 16 bfloat16 at p as 16 floats (a bfloat16 is a float's upper half)
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load_bf16(const uint16_t* p, __mmask16 m) {
-  const __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+// 16 int8 codes at p as 16 floats
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load_i8(const int8_t* p, __mmask16 m) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p)));
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void bf16_dots_avx512(const float* q, const uint16_t* R, int n,
-                                                                          int d, float* S) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void i8_dots_avx512(const float* q, const int8_t* R,
+                                                                        const float* scale, int n, int d, float* S) {
   for (int j = 0; j < n; ++j) {
-    const uint16_t* r = R + long(j) * d;
+    const int8_t* r = R + long(j) * d;
     __m512 a = _mm512_setzero_ps();
     for (int c = 0; c < d; c += 16) {
       const __mmask16 m = d - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (d - c)) - 1);
-      a = _mm512_fmadd_ps(load_bf16(r + c, m), _mm512_maskz_loadu_ps(m, q + c), a);
+      a = _mm512_fmadd_ps(load_i8(r + c, m), _mm512_maskz_loadu_ps(m, q + c), a);
     }
-    S[j] = _mm512_reduce_add_ps(a);
+    S[j] = scale[j] * _mm512_reduce_add_ps(a);
   }
 }
 #if !defined(__clang__)
@@ -226,34 +229,31 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void bf16_dots_avx512(const
 #endif
 #endif
 
-void bf16_dots_portable(const float* q, const uint16_t* R, int n, int d, float* S) {
+void i8_dots_portable(const float* q, const int8_t* R, const float* scale, int n, int d, float* S) {
   for (int j = 0; j < n; ++j) {
     float s = 0;
-    for (int k = 0; k < d; ++k) {
-      const uint32_t u = uint32_t(R[long(j) * d + k]) << 16;
-      float e;
-      std::memcpy(&e, &u, 4);
-      s += q[k] * e;
-    }
-    S[j] = s;
+    for (int k = 0; k < d; ++k) s += q[k] * float(R[long(j) * d + k]);
+    S[j] = scale[j] * s;
   }
 }
 
-using Bf16Dots = void (*)(const float*, const uint16_t*, int, int, float*);
+using I8Dots = void (*)(const float*, const int8_t*, const float*, int, int, float*);
 
-Bf16Dots pick_bf16_dots() {
+I8Dots pick_i8_dots() {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-    return bf16_dots_avx512;
+    return i8_dots_avx512;
 #endif
-  return bf16_dots_portable;
+  return i8_dots_portable;
 }
 
-const Bf16Dots bf16_dots_impl = pick_bf16_dots();
+const I8Dots i8_dots_impl = pick_i8_dots();
 
 }  // namespace
 
-void bf16_dots(const float* q, const uint16_t* R, int n, int d, float* S) { bf16_dots_impl(q, R, n, d, S); }
+void i8_dots(const float* q, const int8_t* R, const float* scale, int n, int d, float* S) {
+  i8_dots_impl(q, R, scale, n, d, S);
+}
 
 }  // namespace s3rec

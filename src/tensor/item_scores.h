@@ -18,11 +18,12 @@ void item_scores(const float* F, int nb, const float* E, int n, int d, float* S,
 // kernel's own (vectorised), so a score may differ from item_score's in the last bits.
 void strided_dots(const float* q, const float* R, long stride, int n, int d, float* S);
 
-// The same over rows stored as bfloat16 (the upper 16 bits of each float), d apart:
-// S[j] = q . R[j] for j < n, R: [n x d] uint16.
-void bf16_dots(const float* q, const uint16_t* R, int n, int d, float* S);
+// The same over rows stored as int8 codes with one scale per row, d apart:
+// S[j] = scale[j] * (q . R[j]) for j < n, R: [n x d] int8, scale: [n].
+void i8_dots(const float* q, const int8_t* R, const float* scale, int n, int d, float* S);
 
-// bfloat16 of x, rounded to nearest even (NaN stays NaN).
-uint16_t to_bf16(float x);
+// x [d] as int8 codes (round to nearest, in -127..127) and the returned scale (max |x| / 127;
+// 0 for a zero row): x[k] is about scale * code[k], within scale / 2.
+float quantize_i8(const float* x, int d, int8_t* code);
 
 }  // namespace s3rec
