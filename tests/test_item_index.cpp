@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include "s3rec/checkpoint.h"
@@ -151,6 +152,11 @@ TEST(I8Dots, QuantiseToNearestAndEqualTheDotProductsOfTheDequantisedRows) {
   const float zero[3] = {0, 0, 0};
   EXPECT_EQ(quantize_i8(zero, 3, c), 0.0f);
   EXPECT_EQ(c[0], 0);
+  const float odd[3] = {std::numeric_limits<float>::quiet_NaN(), 2.54f, -std::numeric_limits<float>::infinity()};
+  EXPECT_FLOAT_EQ(quantize_i8(odd, 3, c), 0.02f);
+  EXPECT_EQ(c[0], 0);
+  EXPECT_EQ(c[1], 127);
+  EXPECT_EQ(c[2], 0);
   Rng rng(6);
   for (int d : {1, 15, 16, 17, 64, 100})
     for (int n : {1, 2, 7}) {

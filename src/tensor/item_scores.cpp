@@ -189,14 +189,15 @@ void strided_dots(const float* q, const float* R, long stride, int n, int d, flo
 }
 
 float quantize_i8(const float* x, int d, int8_t* code) {
+  const auto finite = [](float v) { return std::isfinite(v) ? v : 0.0f; };  // NaN and inf count as 0
   float m = 0;
-  for (int k = 0; k < d; ++k) m = std::max(m, std::abs(x[k]));
-  if (!(m > 0) || !std::isfinite(m)) {  // a zero row (or one that is not finite): codes 0
+  for (int k = 0; k < d; ++k) m = std::max(m, std::abs(finite(x[k])));
+  if (!(m > 0)) {  // a zero row: codes 0
     std::fill(code, code + d, int8_t(0));
     return 0.0f;
   }
   const float scale = m / 127.0f;
-  for (int k = 0; k < d; ++k) code[k] = int8_t(std::clamp(std::lround(x[k] / scale), -127L, 127L));
+  for (int k = 0; k < d; ++k) code[k] = int8_t(std::clamp(std::lround(finite(x[k]) / scale), -127L, 127L));
   return scale;
 }
 

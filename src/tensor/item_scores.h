@@ -23,7 +23,8 @@ void strided_dots(const float* q, const float* R, long stride, int n, int d, flo
 void i8_dots(const float* q, const int8_t* R, const float* scale, int n, int d, float* S);
 
 // x [d] as int8 codes (round to nearest, in -127..127) and the returned scale (max |x| / 127;
-// 0 for a zero row): x[k] is about scale * code[k], within scale / 2.
+// 0 for a zero row): x[k] is about scale * code[k], within scale / 2. Components that are
+// not finite are coded as 0.
 float quantize_i8(const float* x, int d, int8_t* code);
 
 }  // namespace s3rec
