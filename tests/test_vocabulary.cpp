@@ -255,6 +255,10 @@ TEST(Vocabulary, MalformedVocabularyTensorsAreRefused) {
       {[](auto& s) { s.tensors.erase("vocabulary.item_token_offsets"); }, "tensor vocabulary.item_token_offsets missing"},
       {[&](auto& s) { s.tensors["vocabulary.item_token_offsets"] = i64({0, 5, 3, 10, 15, 21}); },
        "vocabulary.item_token_offsets decrease at 2"},
+      // found by fuzzing (2026-11-28): an offset past the bytes, before a later one decreases,
+      // was read (a heap overflow) before the order was checked
+      {[&](auto& s) { s.tensors["vocabulary.item_token_offsets"] = i64({0, 30, 10, 15, 18, 21}); },
+       "vocabulary.item_token_offsets run past the 21 bytes at 1"},
       {[&](auto& s) { s.tensors["vocabulary.item_token_offsets"] = i64({0, 5, 10}); },
        "vocabulary.item_token_offsets must run from 0 to the number of bytes"},
       {[&](auto& s) { s.tensors["vocabulary.item_attribute_offsets"] = i64({0, 0, 1, 3, 3, 4}); },

@@ -230,6 +230,9 @@ bool Vocabulary::from_checkpoint(const StReader& f) {
         throw std::runtime_error("vocabulary.item_token_offsets must run from 0 to the number of bytes");
       for (size_t i = 1; i < offsets.size(); ++i) {
         if (offsets[i] < offsets[i - 1]) throw std::runtime_error("vocabulary.item_token_offsets decrease at " + std::to_string(i));
+        if (offsets[i] > int64_t(chars.size()))  // checked before the name is read, not only at the end
+          throw std::runtime_error("vocabulary.item_token_offsets run past the " + std::to_string(chars.size()) +
+                                   " bytes at " + std::to_string(i));
         v.item_tokens.push_back(std::string_view(reinterpret_cast<const char*>(chars.data()) + offsets[i - 1],
                                                  size_t(offsets[i] - offsets[i - 1])));
       }
