@@ -58,6 +58,22 @@ def read_dataset(data_path, name):
     return user_seq, long_sequence, item2attr, n_items, n_attrs
 
 
+def start_run(args):
+    """Thread count, every random generator seeded from args.seed, the output folder."""
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+
+
+def paper_config(n_items, n_attributes, max_len, d):
+    """The paper's model settings (d, 2 layers, 2 heads, dropout 0.5, GELU) for s3rec_reference."""
+    return dict(hidden_size=d, inner_size=4 * d, n_layers=2, n_heads=2, hidden_dropout_prob=0.5,
+                attn_dropout_prob=0.5, hidden_act="gelu", layer_norm_eps=1e-12, initializer_range=0.02,
+                max_seq_length=max_len, n_items=n_items, n_attributes=n_attributes)
+
+
 def neg_sample(item_set, item_size):
     item = random.randint(1, item_size - 1)
     while item in item_set:
@@ -128,18 +144,11 @@ def main(argv=None):
     ap.add_argument("--quiet", action="store_true", help="no log file, no printing (for fixture makers)")
     args = ap.parse_args(argv)
 
-    torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    start_run(args)
 
     user_seq, long_sequence, item2attr, N, A = read_dataset(args.data_path, args.dataset)
     L = args.max_seq_length
-    d = args.hidden_size
-    config = dict(hidden_size=d, inner_size=4 * d, n_layers=2, n_heads=2, hidden_dropout_prob=0.5,
-                  attn_dropout_prob=0.5, hidden_act="gelu", layer_norm_eps=1e-12, initializer_range=0.02,
-                  max_seq_length=L, n_items=N, n_attributes=A)
+    config = paper_config(N, A, L, args.hidden_size)
     model = S3RecModel(config)
     optim = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     weights = dict(aap=0.2, mip=1.0, map=1.0, sp=0.5)
