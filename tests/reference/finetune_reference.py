@@ -16,7 +16,8 @@ One liberty, which does not change what is computed: a batch is cut to its longe
 instead of max_len columns (the columns cut hold only padding; positions stay aligned to the
 end), so only the dropout draws differ.
 
-Writes OUT/log.jsonl (one line per epoch) and OUT/results.json (valid and test metrics).
+Writes OUT/log.jsonl (one line per epoch; with --log_test also that epoch's test HR@20 and
+NDCG@20) and OUT/results.json (valid and test metrics of the selected epoch).
 
     /usr/bin/python3 tests/reference/finetune_reference.py --data_path=../shared/data \
         --dataset=Beauty --seed=2022 --out=runs/ref-ft-beauty
@@ -86,6 +87,8 @@ def main(argv=None):
     ap.add_argument("--batch_size", type=int, default=256)
     ap.add_argument("--max_seq_length", type=int, default=50)
     ap.add_argument("--hidden_size", type=int, default=64)
+    ap.add_argument("--log_test", action="store_true",
+                    help="also log each epoch's test HR@20/NDCG@20 (to study the stopping rule; never select on it)")
     args = ap.parse_args(argv)
 
     start_run(args)
@@ -125,6 +128,9 @@ def main(argv=None):
         valid = full_rank_metrics(model, user_seq, 2, L)
         row = {"epoch": epoch, "loss": loss_sum / batches, "valid_NDCG@20": valid["NDCG@20"],
                "seconds": round(time.time() - start, 1)}
+        if args.log_test:
+            test = full_rank_metrics(model, user_seq, 1, L)
+            row["test_HR@20"], row["test_NDCG@20"] = test["HR@20"], test["NDCG@20"]
         log.write(json.dumps(row) + "\n")
         log.flush()
         print(json.dumps(row), flush=True)
