@@ -31,36 +31,35 @@ run() {  # run PATIENCE: one fine-tuning, skipped when its result exists
   mv "$OUT/p$p.json.tmp" "$OUT/p$p.json"
 }
 
-# the epoch that patience P selects from validation scores (a new best must be strictly
-# greater; stop after P epochs without one), as the fine-tuning loop does
-selected() {
-  python3 - "$OUT/p$LONGEST/log.jsonl" "$1" <<'EOF'
-import json, sys
-best, best_epoch, waited = None, 0, 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r.get("stage") != "finetune":
-        continue
-    if best is None or r["score"] > best:
-        best, best_epoch, waited = r["score"], r["epoch"], 0
-    else:
-        waited += 1
-        if waited >= int(sys.argv[2]):
-            break
-print(best_epoch)
-EOF
-}
-
+# the epoch each patience selects from the long run's validation scores (a new best must be
+# strictly greater; stop after P epochs without one), as the fine-tuning loop does
 run "$LONGEST"
-LONG_EPOCH=$(selected "$LONGEST")
+declare -A SEL
+while read -r p e; do SEL[$p]=$e; done < <(python3 - "$OUT/p$LONGEST/log.jsonl" "${PATS[@]}" <<'EOF'
+import json, sys
+scores = [(r["epoch"], r["score"]) for r in map(json.loads, open(sys.argv[1])) if r.get("stage") == "finetune"]
+for patience in map(int, sys.argv[2:]):
+    best, best_epoch, waited = None, 0, 0
+    for epoch, score in scores:
+        if best is None or score > best:
+            best, best_epoch, waited = score, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    print(patience, best_epoch)
+EOF
+)
+
 for p in "${PATS[@]}"; do
-  [ "$p" = "$LONGEST" ] && continue
-  if [ "$(selected "$p")" = "$LONG_EPOCH" ] && [ ! -f "$OUT/p$p.json" ]; then
+  if [ -f "$OUT/p$p.json" ]; then
+    continue
+  elif [ "${SEL[$p]}" = "${SEL[$LONGEST]}" ]; then
     cp "$OUT/p$LONGEST.json" "$OUT/p$p.json"   # same epoch selected: same model, same figures
   else
     run "$p"
     got=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["best_epoch"])' "$OUT/p$p/results.json")
-    [ "$got" = "$(selected "$p")" ] || echo "warning: patience $p selected epoch $got, the log of patience $LONGEST says $(selected "$p") (not deterministic?)" >&2
+    [ "$got" = "${SEL[$p]}" ] || echo "warning: patience $p selected epoch $got, the log of patience $LONGEST says ${SEL[$p]} (not deterministic?)" >&2
   fi
 done
 
@@ -68,7 +67,7 @@ done
   echo "| patience | selected epoch | valid NDCG@20 | test HR@10 | test NDCG@10 | test HR@20 | test NDCG@20 |"
   echo "|---|---|---|---|---|---|---|"
   for p in "${PATS[@]}"; do
-    python3 - "$OUT/p$p.json" "$p" "$(selected "$p")" <<'EOF'
+    python3 - "$OUT/p$p.json" "$p" "${SEL[$p]}" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 v, t = d["valid"], d["test"]
