@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "run_s3rec.h"
 #include "s3rec/training.h"
@@ -22,6 +23,21 @@ namespace {
 // Learning rate and patience under which fine-tuning tiny_data() stops early (checked below).
 constexpr float kLearningRate = 0.02f;
 constexpr int kPatience = 2;
+
+// Fine-tunes a fresh tiny model (seed 5) with kLearningRate; each(epoch, model) after every
+// epoch; *restored = the parameters finetune() leaves in the model.
+FinetuneResult finetune_tiny(const Dataset& d, const FinetuneOptions& o,
+                             const std::function<void(const FinetuneEpoch&, const S3RecModel&)>& each,
+                             std::vector<float>* restored = nullptr) {
+  S3RecModel m(tiny_model(d, 0.5f));
+  m.init_weights(5);
+  AdamConfig ac;
+  ac.lr = kLearningRate;
+  Optimizer adam(m.params(), ac);
+  const FinetuneResult r = finetune(m, adam, d, o, {}, [&](const FinetuneEpoch& e) { each(e, m); });
+  if (restored) *restored = m.params().values();
+  return r;
+}
 
 }  // namespace
 
@@ -51,22 +67,21 @@ TEST(FinetuneLoop, TrainFractionReducesTheTrainingPositions) {
 
 TEST(FinetuneLoop, EarlyStoppingStopsAfterPatienceAndRestoresTheBestEpoch) {
   const Dataset d = tiny_data();
-  S3RecModel m(tiny_model(d, 0.5f));
-  m.init_weights(5);
-  AdamConfig ac;
-  ac.lr = kLearningRate;
-  Optimizer adam(m.params(), ac);
   FinetuneOptions o;
   o.epochs = 60;
   o.stopping_step = kPatience;
   std::vector<FinetuneEpoch> epochs;
   std::vector<std::vector<float>> params;  // after each epoch
   std::vector<Metrics> tests;              // test metrics of each epoch's parameters
-  const FinetuneResult r = finetune(m, adam, d, o, {}, [&](const FinetuneEpoch& e) {
-    epochs.push_back(e);
-    params.push_back(m.params().values());
-    tests.push_back(evaluate(m, d, EvalSplit::Test, o.eval_mode));
-  });
+  std::vector<float> restored;
+  const FinetuneResult r = finetune_tiny(
+      d, o,
+      [&](const FinetuneEpoch& e, const S3RecModel& m) {
+        epochs.push_back(e);
+        params.push_back(m.params().values());
+        tests.push_back(evaluate(m, d, EvalSplit::Test, o.eval_mode));
+      },
+      &restored);
   ASSERT_EQ(int(epochs.size()), r.epochs_run);
   ASSERT_LT(r.epochs_run, o.epochs) << "the run must stop early for this test to say anything";
   ASSERT_GT(r.best_epoch, 1);
@@ -84,12 +99,47 @@ TEST(FinetuneLoop, EarlyStoppingStopsAfterPatienceAndRestoresTheBestEpoch) {
   }
   // the parameters are the best epoch's, not the last one's
   EXPECT_NE(params.back(), params[size_t(r.best_epoch - 1)]);
-  EXPECT_EQ(m.params().values(), params[size_t(r.best_epoch - 1)]);
+  EXPECT_EQ(restored, params[size_t(r.best_epoch - 1)]);
   // and so are the reported metrics
   EXPECT_EQ(r.best_score, best.score);
   EXPECT_EQ(r.valid, best.valid);
   EXPECT_EQ(r.test, tests[size_t(r.best_epoch - 1)]);
   EXPECT_NE(r.test, tests.back());
+}
+
+// log_test scores the test set after every epoch and changes nothing else: the same losses,
+// validation scores and parameters, epoch by epoch, and the reported test is the best epoch's.
+TEST(FinetuneLoop, LogTestReportsEveryEpochsTestAndChangesNothingElse) {
+  const Dataset d = tiny_data();
+  std::array<std::vector<FinetuneEpoch>, 2> epochs;
+  std::array<std::vector<std::vector<float>>, 2> params;
+  std::vector<Metrics> tests;  // evaluated beside the run without log_test
+  std::array<FinetuneResult, 2> r;
+  for (int log_test = 0; log_test < 2; ++log_test) {
+    FinetuneOptions o;
+    o.epochs = 12;
+    o.stopping_step = kPatience;
+    o.log_test = log_test == 1;
+    r[size_t(log_test)] = finetune_tiny(d, o, [&](const FinetuneEpoch& e, const S3RecModel& m) {
+      epochs[size_t(log_test)].push_back(e);
+      params[size_t(log_test)].push_back(m.params().values());
+      if (!o.log_test) tests.push_back(evaluate(m, d, EvalSplit::Test, o.eval_mode));
+    });
+  }
+  ASSERT_EQ(epochs[0].size(), epochs[1].size());
+  ASSERT_GE(epochs[0].size(), 3u);
+  for (size_t i = 0; i < epochs[0].size(); ++i) {
+    EXPECT_FALSE(epochs[0][i].test.has_value());
+    ASSERT_TRUE(epochs[1][i].test.has_value()) << "epoch " << i + 1;
+    EXPECT_EQ(*epochs[1][i].test, tests[i]) << "epoch " << i + 1;
+    EXPECT_EQ(epochs[1][i].loss, epochs[0][i].loss) << "epoch " << i + 1;
+    EXPECT_EQ(epochs[1][i].valid, epochs[0][i].valid) << "epoch " << i + 1;
+    EXPECT_EQ(params[1][i], params[0][i]) << "epoch " << i + 1;
+  }
+  EXPECT_NE(tests.front(), tests.back());
+  EXPECT_EQ(r[1].best_epoch, r[0].best_epoch);
+  EXPECT_EQ(r[1].test, r[0].test);
+  EXPECT_EQ(r[1].test, *epochs[1][size_t(r[1].best_epoch - 1)].test);
 }
 
 // The same through the binary: the log shows the stop, and the saved model evaluates to
@@ -128,4 +178,26 @@ TEST(FinetuneLoop, SavedModelAndReportedMetricsAreTheBestEpochs) {
   const auto ev = read_json(dir / "ev.json");
   EXPECT_EQ(ev["valid"], epochs[size_t(best - 1)]["valid"]);
   EXPECT_EQ(ev["test"], res["test"]);
+
+  // --log_test: every record also has the epoch's test metrics; the run is otherwise the same
+  r = s3rec_run("finetune" + data + " --learning_rate=" + std::to_string(kLearningRate) + " --stopping_step=" +
+                    std::to_string(kPatience) + " --epochs=60 --log_test=true --run_dir=" + (dir / "ft-test").string(),
+                dir / "ft-test.txt");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(", test "), std::string::npos) << r.out;
+  std::vector<nlohmann::json> logged;
+  std::ifstream log2(dir / "ft-test" / "log.jsonl");
+  for (std::string line; std::getline(log2, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["stage"] == "finetune") logged.push_back(j);
+  }
+  ASSERT_EQ(logged.size(), epochs.size());
+  for (size_t e = 0; e < logged.size(); ++e) {
+    EXPECT_FALSE(epochs[e].contains("test"));
+    ASSERT_TRUE(logged[e].contains("test")) << "epoch " << e + 1;
+    EXPECT_EQ(logged[e]["loss"], epochs[e]["loss"]) << "epoch " << e + 1;
+    EXPECT_EQ(logged[e]["valid"], epochs[e]["valid"]) << "epoch " << e + 1;
+  }
+  EXPECT_EQ(logged[size_t(best - 1)]["test"], res["test"]);
+  EXPECT_EQ(read_json(dir / "ft-test" / "results.json")["test"], res["test"]);
 }

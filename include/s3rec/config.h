@@ -40,6 +40,7 @@ struct RunConfig {
   std::vector<int> topk;
   std::string valid_metric;  // early stopping metric; "": MRR (sampled) or NDCG@20 (full)
   int train_batch_size = 256, epochs = 200, stopping_step = 10;
+  bool log_test = false;  // fine-tuning: score the test set after every epoch too (logged only)
   double train_fraction = 1.0;
   // optimisation and run
   double learning_rate = 1e-3, weight_decay = 0.0;

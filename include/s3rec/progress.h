@@ -20,6 +20,7 @@ class ProgressBar {
   long total_;
   bool tty_;
   std::chrono::steady_clock::time_point start_, last_;
+  long first_done_ = -1;  // the rate counts from the first update
   bool finished_ = false;
 };
 

@@ -3,6 +3,7 @@
 // checkpoints are left to the caller through hooks, so the loops stay testable.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -74,6 +75,7 @@ struct FinetuneOptions {
   std::vector<MetricSpec> metrics;  // reported on validation and test; empty: default_metrics(eval_mode)
   std::string valid_metric;         // early stopping watches it; empty: selection_metric(eval_mode)
   int stopping_step = 10;  // epochs without improvement before stopping
+  bool log_test = false;   // also score the test set after every epoch (reported, never used for selection)
   uint64_t seed = 2020;
   double train_fraction = 1.0;
   // Under mpirun: shares of each global batch per rank, gradients combined with
@@ -88,6 +90,7 @@ struct FinetuneEpoch {
   int epoch = 0;  // 1-based
   double loss = 0.0;  // mean over the epoch's batches
   Metrics valid;
+  std::optional<Metrics> test;  // this epoch's test metrics, with FinetuneOptions::log_test
   double score = 0.0;  // the selection metric (valid_metric) on validation
   bool improved = false;
   long positions = 0;          // input positions encoded in training

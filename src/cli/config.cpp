@@ -60,6 +60,9 @@ const std::vector<Key>& keys() {
       {"train_batch_size", &RunConfig::train_batch_size, "fine-tuning batch size"},
       {"epochs", &RunConfig::epochs, "maximum fine-tuning epochs"},
       {"stopping_step", &RunConfig::stopping_step, "early-stopping patience (epochs)"},
+      {"log_test", &RunConfig::log_test,
+       "fine-tuning: also score the test set after every epoch and log it (to study the stopping rule; "
+       "never used for selection; one more evaluation per epoch)"},
       {"train_fraction", &RunConfig::train_fraction, "fraction of each user's training data, (0, 1]"},
       {"learning_rate", &RunConfig::learning_rate, "Adam learning rate"},
       {"weight_decay", &RunConfig::weight_decay, "Adam L2 weight decay"},

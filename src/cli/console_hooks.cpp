@@ -41,9 +41,13 @@ RunHooks ConsoleHooks::pretrain() {
 
 RunHooks ConsoleHooks::finetune() {
   return console(bar, [](const nlohmann::json& e) {
-    std::printf("epoch %d: loss %.4f, valid %s %.4f%s, %.1fs\n", e["epoch"].get<int>(), e["loss"].get<double>(),
-                e["selection_metric"].get<std::string>().c_str(), e["score"].get<double>(),
-                e["improved"].get<bool>() ? " *" : "", e["seconds"].get<double>());
+    const std::string metric = e["selection_metric"].get<std::string>();
+    char test[48] = "";  // with --log_test: the same metric on the test set
+    if (e.contains("test") && e["test"].contains(metric))
+      std::snprintf(test, sizeof test, ", test %.4f", e["test"][metric].get<double>());
+    std::printf("epoch %d: loss %.4f, valid %s %.4f%s%s, %.1fs\n", e["epoch"].get<int>(), e["loss"].get<double>(),
+                metric.c_str(), e["score"].get<double>(), e["improved"].get<bool>() ? " *" : "", test,
+                e["seconds"].get<double>());
   });
 }
 

@@ -99,6 +99,7 @@ FinetuneResult finetune(S3RecModel& model, Optimizer& optim, const Dataset& d, c
     optim.catch_up_all();  // evaluation reads every item
     rep.valid = evaluate(model, d, EvalSplit::Valid, opt.eval_mode, report, 512, dp);
     rep.score = metric(rep.valid, select.name());
+    if (opt.log_test) rep.test = evaluate(model, d, EvalSplit::Test, opt.eval_mode, report, 512, dp);
     rep.improved = stopper.update(rep.score);
     if (rep.improved) {
       st.best_params = model.params().values();

@@ -229,6 +229,7 @@ FinetuneRunResult run_finetune(const RunConfig& c, const Dataset& d, const std::
   o.metrics = c.metric_specs();
   o.valid_metric = c.valid_metric;
   o.stopping_step = c.stopping_step;
+  o.log_test = c.log_test;
   o.seed = uint64_t(c.seed);
   o.train_fraction = c.train_fraction;
   if (c.resume) o.resume = &resumed;
@@ -239,11 +240,12 @@ FinetuneRunResult run_finetune(const RunConfig& c, const Dataset& d, const std::
   if (hooks.on_batch) th.on_batch = [&](long done, long total) { hooks.on_batch("finetune", epoch_now + 1, done, total); };
   const FinetuneResult r = finetune(model, adam, d, o, th, [&](const FinetuneEpoch& e) {
     epoch_now = e.epoch;
-    const nlohmann::json record = {
+    nlohmann::json record = {
         {"stage", "finetune"}, {"epoch", e.epoch}, {"loss", e.loss}, {"valid", metrics_json(e.valid)},
         {"selection_metric", select}, {"score", e.score}, {"improved", e.improved},
         {"positions", e.positions}, {"train_seconds", e.train_seconds}, {"seconds", e.seconds},
         {"peak_rss_mib", peak_rss_mib()}};
+    if (e.test) record["test"] = metrics_json(*e.test);
     log.write(record);
     if (e.epoch % c.save_step == 0 && dist::is_root()) save_finetune_state(state_dir, model, adam, *e.progress, settings);
     if (hooks.on_epoch) hooks.on_epoch(record);

@@ -19,19 +19,26 @@ ProgressBar::ProgressBar(std::string label, long total)
 
 void ProgressBar::update(long done) {
   const auto now = std::chrono::steady_clock::now();
+  if (first_done_ < 0) {  // the work before the first update has no known start: count from here
+    first_done_ = done;
+    start_ = now;
+  }
   const double since = std::chrono::duration<double>(now - last_).count();
   if (done < total_ && since < (tty_ ? 0.1 : 10.0)) return;
   last_ = now;
   const double el = std::chrono::duration<double>(now - start_).count();
-  const double rate = el > 0 ? double(done) / el : 0.0;
-  const double eta = rate > 0 ? double(total_ - done) / rate : 0.0;
+  const double rate = el > 0 && done > first_done_ ? double(done - first_done_) / el : 0.0;
+  char speed[64] = "";  // no rate before two updates
+  if (rate > 0) std::snprintf(speed, sizeof speed, "%.0f/s, ETA %.0fs", rate, double(total_ - done) / rate);
   if (tty_) {
     const int width = 30, fill = total_ > 0 ? int(width * done / total_) : width;
     std::string bar(size_t(fill), '#');
     bar.resize(width, '.');
-    std::fprintf(stderr, "\r%s [%s] %ld/%ld %.0f/s ETA %.0fs   ", label_.c_str(), bar.c_str(), done, total_, rate, eta);
+    std::fprintf(stderr, "\r%s [%s] %ld/%ld %s   ", label_.c_str(), bar.c_str(), done, total_, speed);
+  } else if (rate > 0) {
+    std::fprintf(stderr, "%s: %ld/%ld (%s)\n", label_.c_str(), done, total_, speed);
   } else {
-    std::fprintf(stderr, "%s: %ld/%ld (%.0f/s, ETA %.0fs)\n", label_.c_str(), done, total_, rate, eta);
+    std::fprintf(stderr, "%s: %ld/%ld\n", label_.c_str(), done, total_);
   }
   std::fflush(stderr);
 }
