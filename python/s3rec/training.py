@@ -80,8 +80,10 @@ def _epoch_line(r):
         n = r["samples"] or 1
         return (f"epoch {r['epoch']}: aap {r['aap'] / n:.4f} mip {r['mip'] / n:.4f} map {r['map'] / n:.4f} "
                 f"sp {r['sp'] / n:.4f} (per sample), {r['seconds']:.1f}s")
-    return (f"epoch {r['epoch']}: loss {r['loss']:.4f}, valid {r['selection_metric']} {r['score']:.4f}"
-            f"{' *' if r['improved'] else ''}, {r['seconds']:.1f}s")
+    metric = r["selection_metric"]
+    test = f", test {r['test'][metric]:.4f}" if metric in r.get("test", {}) else ""  # log_test=True
+    return (f"epoch {r['epoch']}: loss {r['loss']:.4f}, valid {metric} {r['score']:.4f}"
+            f"{' *' if r['improved'] else ''}{test}, {r['seconds']:.1f}s")
 
 
 def _run(fn, data, config_files, keys, progress, on_epoch):

@@ -53,7 +53,23 @@ def test_progress_callback_and_epoch_records(dataset, tmp_path):
     assert stages == {"finetune"} and {c[1] for c in calls} == {1, 2}
     last = [c for c in calls if c[1] == 1][-1]
     assert last[2] == last[3] == dataset.n_users  # done == total at the epoch's end
-    assert [r["epoch"] for r in records] == [1, 2] and "valid" in records[0]
+    assert [r["epoch"] for r in records] == [1, 2] and "valid" in records[0] and "test" not in records[0]
+
+
+def test_log_test_adds_each_epochs_test_metrics_and_changes_nothing_else(dataset, tmp_path, capsys):
+    runs = {}
+    for log_test in (False, True):
+        records = []
+        res = s3rec.finetune(dataset, epochs=3, stopping_step=3, run_dir=tmp_path / str(log_test), log_test=log_test,
+                             on_epoch=records.append, **QUICK)
+        runs[log_test] = res, records
+    (plain, without), (res, logged) = runs[False], runs[True]
+    assert res["test"] == plain["test"] and res["best_epoch"] == plain["best_epoch"]
+    assert [r["loss"] for r in logged] == [r["loss"] for r in without]
+    assert [r["valid"] for r in logged] == [r["valid"] for r in without]
+    assert all("test" in r and "test" not in w for r, w in zip(logged, without))
+    assert logged[res["best_epoch"] - 1]["test"] == res["test"]
+    assert ", test " in capsys.readouterr().out  # the epoch line shows it
 
 
 def test_errors_are_python_exceptions_with_the_cli_messages(cli, dataset, tmp_path):
