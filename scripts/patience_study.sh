@@ -31,25 +31,18 @@ if [ ! -f "$RUN.json" ]; then  # skipped when an earlier invocation finished it
   mv "$RUN.json.tmp" "$RUN.json"
 fi
 
-# each patience's selection, as the fine-tuning loop makes it: a new best must be strictly
-# greater; stop after P epochs without one
-python3 - "$RUN/log.jsonl" "$OUT" "${PATS[@]}" <<'EOF'
+# each patience's selection, as the fine-tuning loop makes it (scripts/patience_summary.py)
+python3 - "$RUN/log.jsonl" "$OUT" "$(dirname "$0")" "${PATS[@]}" <<'EOF'
 import json, os, sys
-log, out, pats = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3:]]
-epochs = [r for r in map(json.loads, open(log)) if r.get("stage") == "finetune"]
-if not epochs or "test" not in epochs[0]:
-    sys.exit(f"{log}: no fine-tuning epochs with test metrics (run made without --log_test=true?)")
+log, out, pats = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[4:]]
+sys.path.insert(0, sys.argv[3])
+from patience_summary import load_run, read_config, select
+epochs = load_run(log)
+run_patience, max_epochs = read_config(os.path.dirname(log))
 rows = []
 for patience in pats:
-    best, waited = None, 0
-    for r in epochs:
-        if best is None or r["score"] > best["score"]:
-            best, waited = r, 0
-        else:
-            waited += 1
-            if waited >= patience:
-                break
-    rows.append({"patience": patience, "selected_epoch": best["epoch"], "stopped_epoch": r["epoch"],
+    best, stop = select(log, epochs, patience, run_patience, max_epochs)
+    rows.append({"patience": patience, "selected_epoch": best["epoch"], "stopped_epoch": stop,
                  "valid": best["valid"], "test": best["test"]})
 metric = epochs[0]["selection_metric"]
 lines = [f"| patience | selected epoch | stops after epoch | valid {metric} | test HR@10 | test NDCG@10 | test HR@20 | test NDCG@20 |",
