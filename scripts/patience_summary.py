@@ -82,13 +82,18 @@ def select(path, epochs, patience, run_patience, max_epochs):
             waited += 1
             if waited >= patience:
                 return best, r["epoch"]
-    # ran out of logged epochs: valid only if the run ended at its epoch cap, or stopped with
-    # a patience at least this long
+    # ran out of logged epochs: valid only if the run ended at its epoch cap. A finished run made
+    # with a patience at least this long never gets here (this patience stops it first), so
+    # such a log is of a run still going or killed.
     last = epochs[-1]["epoch"]
-    if not (max_epochs is not None and last >= max_epochs) and not (run_patience and run_patience >= patience):
+    if max_epochs is not None and last >= max_epochs:
+        return best, last
+    if run_patience is not None and run_patience < patience:
         sys.exit(f"{path}: the run stopped before patience {patience} would have (it was made with "
                  f"stopping_step={run_patience}); use a patience of at most {run_patience}")
-    return best, last
+    cap = f"its {max_epochs}-epoch cap" if max_epochs is not None else "an epoch cap (no config.yaml beside it)"
+    sys.exit(f"{path}: unfinished run: the log ends at epoch {last}, {last - best['epoch']} epochs after "
+             f"its best, before patience {patience} or {cap} stopped it (still running, or killed?)")
 
 
 def standard_error(values, clusters):

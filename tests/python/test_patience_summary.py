@@ -80,6 +80,18 @@ class Summary(unittest.TestCase):
         code, out = summary("--patiences", "2,4", "--metrics", "NDCG@20", f"A={path}", f"B={path}")
         self.assertEqual(code, 0, out)
 
+    def test_an_unfinished_run_is_refused_where_its_log_cannot_decide(self):
+        # made with patience 4, log ends 2 epochs after its best: still running or killed
+        path = write_run(f"{self.dir}/r", [0.1, 0.3, 0.2, 0.2, 0.5, 0.4, 0.4], [0.01 * e for e in range(1, 8)])
+        code, out = summary("--patiences", "4", "--metrics", "NDCG@20", f"A={path}")
+        self.assertNotEqual(code, 0, out)
+        self.assertIn("unfinished run: the log ends at epoch 7, 2 epochs after its best", out)
+        # patience 2 stops inside the log (at epoch 4, best epoch 2): the run passed through those
+        # epochs, so that selection is known and accepted
+        code, out = summary("--patiences", "2", "--metrics", "NDCG@20", "--runs", f"A={path}")
+        self.assertEqual(code, 0, out)
+        self.assertIn("| 2 (4), 0.0200 |", out)
+
     def test_a_log_without_test_metrics_names_the_file_and_line(self):
         path = write_run(f"{self.dir}/r", [0.1], [0.01])
         with open(path, "a") as f:
