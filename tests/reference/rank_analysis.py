@@ -13,6 +13,10 @@ candidates, all real items 1..N ranked) it prints one JSON line:
   target_logpop            the same for the test targets (what a calibrated model would match)
   score_pop_corr           mean over users of the correlation between an item's score and its
                            log popularity
+  ref_HR@20, ref_NDCG@20   the same ranking as the authors' run_finetune_full.py scores it:
+                           every row of the item table is a candidate (padding and mask rows
+                           too) and the history's scores are set to 0 instead of excluded (a
+                           target that is also in the history scores 0 as well)
 """
 import argparse
 import json
@@ -53,9 +57,10 @@ def analyse(path, seqs, pop, batch=512):
     N, L = config["n_items"], config["max_seq_length"]
     group = popularity_thirds(pop)
     logpop = np.log1p(pop[1:N + 1])
-    ranks, targets, top_lp, corr = [], [], [], []
+    ranks, ref_ranks, targets, top_lp, corr = [], [], [], [], []
     with torch.no_grad():
-        E = model.item_embeddings.weight[1:N + 1]
+        W = model.item_embeddings.weight  # every row: padding 0, items 1..N, mask N+1
+        E = W[1:N + 1]
         for b in range(0, len(seqs), batch):
             chunk = seqs[b:b + batch]
             inputs = [s[:-1][-L:] for s in chunk]
@@ -63,7 +68,11 @@ def analyse(path, seqs, pop, batch=512):
             ids = torch.tensor([[0] * (width - len(x)) + x for x in inputs], dtype=torch.long)
             F = model.encode(ids, causal=True)[:, -1, :]
             scores = (F @ E.t()).numpy().astype(np.float64)
+            all_scores = (F @ W.t()).numpy().astype(np.float64)
             for r, s in enumerate(chunk):
+                ref = all_scores[r]
+                ref[sorted(set(s[:-1]))] = 0.0  # the reference's rating_pred[train_matrix > 0] = 0
+                ref_ranks.append(int(np.sum(ref > ref[s[-1]])))
                 sc = scores[r]
                 target = s[-1]
                 hist = np.array(sorted(set(s[:-1])), dtype=int) - 1
@@ -78,6 +87,10 @@ def analyse(path, seqs, pop, batch=512):
     hit = ranks < 20
     ndcg = np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0)
     row = {"model": path, "users": len(ranks), "HR@20": round(float(hit.mean()), 4), "NDCG@20": round(float(ndcg.mean()), 4)}
+    ref_ranks = np.array(ref_ranks)
+    ref_hit = ref_ranks < 20
+    row["ref_HR@20"] = round(float(ref_hit.mean()), 4)
+    row["ref_NDCG@20"] = round(float(np.where(ref_hit, 1.0 / np.log2(ref_ranks + 2.0), 0.0).mean()), 4)
     by = {}
     for g, name in enumerate(["head", "torso", "tail"]):
         m = group[targets] == g
