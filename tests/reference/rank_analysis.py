@@ -60,22 +60,21 @@ def analyse(path, seqs, pop, batch=512):
     ranks, ref_ranks, targets, top_lp, corr = [], [], [], [], []
     with torch.no_grad():
         W = model.item_embeddings.weight  # every row: padding 0, items 1..N, mask N+1
-        E = W[1:N + 1]
         for b in range(0, len(seqs), batch):
             chunk = seqs[b:b + batch]
             inputs = [s[:-1][-L:] for s in chunk]
             width = max(len(x) for x in inputs)
             ids = torch.tensor([[0] * (width - len(x)) + x for x in inputs], dtype=torch.long)
             F = model.encode(ids, causal=True)[:, -1, :]
-            scores = (F @ E.t()).numpy().astype(np.float64)
             all_scores = (F @ W.t()).numpy().astype(np.float64)
             for r, s in enumerate(chunk):
-                ref = all_scores[r]
-                ref[sorted(set(s[:-1]))] = 0.0  # the reference's rating_pred[train_matrix > 0] = 0
-                ref_ranks.append(int(np.sum(ref > ref[s[-1]])))
-                sc = scores[r]
                 target = s[-1]
-                hist = np.array(sorted(set(s[:-1])), dtype=int) - 1
+                history = np.array(sorted(set(s[:-1])), dtype=int)
+                sc = all_scores[r, 1:N + 1].copy()  # real items only
+                ref = all_scores[r]
+                ref[history] = 0.0  # the reference's rating_pred[train_matrix > 0] = 0
+                ref_ranks.append(int(np.sum(ref > ref[target])))
+                hist = history - 1
                 sc[hist] = -np.inf
                 ranks.append(int(np.sum(sc > sc[target - 1])))
                 targets.append(target)
@@ -89,8 +88,8 @@ def analyse(path, seqs, pop, batch=512):
     row = {"model": path, "users": len(ranks), "HR@20": round(float(hit.mean()), 4), "NDCG@20": round(float(ndcg.mean()), 4)}
     ref_ranks = np.array(ref_ranks)
     ref_hit = ref_ranks < 20
-    row["ref_HR@20"] = round(float(ref_hit.mean()), 4)
-    row["ref_NDCG@20"] = round(float(np.where(ref_hit, 1.0 / np.log2(ref_ranks + 2.0), 0.0).mean()), 4)
+    ref_ndcg = np.where(ref_hit, 1.0 / np.log2(ref_ranks + 2.0), 0.0)
+    row["ref_HR@20"], row["ref_NDCG@20"] = round(float(ref_hit.mean()), 4), round(float(ref_ndcg.mean()), 4)
     by = {}
     for g, name in enumerate(["head", "torso", "tail"]):
         m = group[targets] == g
