@@ -74,8 +74,7 @@ def analyse(path, seqs, pop, batch=512):
                 ref = all_scores[r]
                 ref[history] = 0.0  # the reference's rating_pred[train_matrix > 0] = 0
                 ref_ranks.append(int(np.sum(ref > ref[target])))
-                hist = history - 1
-                sc[hist] = -np.inf
+                sc[history - 1] = -np.inf
                 ranks.append(int(np.sum(sc > sc[target - 1])))
                 targets.append(target)
                 top = np.argpartition(-sc, 20)[:20]
